@@ -1,0 +1,270 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef LIBURING_KMBUF_H
+#define LIBURING_KMBUF_H
+
+/*
+ * liburing-kmbuf: kernel-managed buffer rings for liburing.
+ *
+ * A kernel-managed buffer ring (kmbuf ring) is a provided-buffer group
+ * whose buffers are allocated by the kernel and mapped by the application.
+ * Reads and receives submitted with IOSQE_BUFFER_SELECT land in the next
+ * free buffer and the CQE carries its buffer id (bid). The application
+ * hands a buffer back by its bid once it has consumed the data.
+ *
+ * Every function returns 0, a count, or -errno, and never sets errno.
+ * Functions that return a pointer report failure through 'int *err'.
+ */
+
+#include <stddef.h>
+#include <stdint.h>
+#include <liburing.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/*
+ * uapi values that older kernel/liburing headers lack.
+ */
+#ifndef IORING_REGISTER_KMBUF_RING
+#define IORING_REGISTER_KMBUF_RING	38
+#endif
+#ifndef IORING_UNREGISTER_KMBUF_RING
+#define IORING_UNREGISTER_KMBUF_RING	39
+#endif
+#ifndef IORING_OFF_KMBUF_RING
+#define IORING_OFF_KMBUF_RING		0x88000000ULL
+#endif
+#ifndef IORING_OFF_KMBUF_SHIFT
+#define IORING_OFF_KMBUF_SHIFT		16
+#endif
+#ifndef IORING_OFF_PBUF_SHIFT
+#define IORING_OFF_PBUF_SHIFT		16
+#endif
+/*
+ * IOU_PBUF_RING_MMAP is an enumerator in headers that have it, so it
+ * cannot be tested with #ifndef itself. It arrived together with
+ * IORING_OFF_PBUF_RING (Linux 6.4, liburing 2.4), which is a macro.
+ */
+#ifndef IORING_OFF_PBUF_RING
+#define IORING_OFF_PBUF_RING		0x80000000ULL
+#ifndef IOU_PBUF_RING_MMAP
+#define IOU_PBUF_RING_MMAP		1
+#endif
+#endif
+#ifndef IORING_REGISTER_USE_REGISTERED_RING
+#define IORING_REGISTER_USE_REGISTERED_RING	(1U << 31)
+#endif
+
+/* Limits of the kmbuf ABI */
+#define IO_URING_KMBUF_MAX_ENTRIES	32768U
+/* The mmap offset holds the bgid in bits 16..26 */
+#define IO_URING_KMBUF_MAX_BGID		2047
+
+/*
+ * Argument of IORING_(UN)REGISTER_KMBUF_RING: io_uring_buf_reg with
+ * ring_addr replaced by a union that carries the buffer size. Always set
+ * buf_size through its own member: on big-endian machines it does not
+ * share its bytes with the low half of ring_addr.
+ */
+struct io_uring_kmbuf_reg {
+	union {
+		__u64	ring_addr;
+		__u32	buf_size;
+	};
+	__u32	ring_entries;
+	__u16	bgid;
+	__u16	flags;
+	__u64	resv[3];
+};
+
+/* Which implementation backs a handle */
+enum io_uring_kmbuf_backend {
+	IO_URING_KMBUF_BACKEND_NONE	= 0,
+	/* buffers allocated by the kernel (IORING_REGISTER_KMBUF_RING) */
+	IO_URING_KMBUF_BACKEND_KERNEL	= 1,
+	/* buffers allocated by the library, registered as a pbuf ring */
+	IO_URING_KMBUF_BACKEND_EMULATED	= 2,
+};
+
+/* io_uring_kmbuf_setup() flags */
+enum {
+	/* fail with -EOPNOTSUPP instead of emulating */
+	IO_URING_KMBUF_NO_EMULATION	= 1U << 0,
+	/* use the emulated backend even if the kernel supports kmbuf */
+	IO_URING_KMBUF_FORCE_EMULATION	= 1U << 1,
+	/* emulated backend: back the buffers with huge pages if possible */
+	IO_URING_KMBUF_HUGE_PAGES	= 1U << 2,
+};
+
+/*
+ * Environment variable read by io_uring_kmbuf_setup(): "kernel" acts as
+ * IO_URING_KMBUF_NO_EMULATION, "emulated" as IO_URING_KMBUF_FORCE_EMULATION,
+ * "auto" or unset leaves the choice to the flags.
+ */
+#define IO_URING_KMBUF_ENV		"LIBURING_KMBUF_BACKEND"
+
+/*
+ * A buffer group set up by io_uring_kmbuf_setup(). The fields are public
+ * so the hot-path helpers below can be inlined; treat them as read-only.
+ */
+struct io_uring_kmbuf {
+	struct io_uring_buf_ring *br;	/* ring entries, for recycling */
+	void *base;			/* buffer 'bid' is at base + bid * buf_size */
+	unsigned int buf_size;
+	unsigned int nentries;
+	unsigned int mask;		/* nentries - 1 */
+	unsigned short bgid;
+	unsigned char backend;		/* enum io_uring_kmbuf_backend */
+	unsigned char flags;		/* library-internal */
+	struct io_uring *ring;
+	size_t area_size;		/* bytes mapped at 'base' */
+	size_t ring_size;		/* bytes mapped at 'br' */
+	unsigned long resv[4];
+};
+
+/*
+ * Thin wrappers around the kernel ABI
+ */
+int io_uring_register_kmbuf_ring(struct io_uring *ring,
+				 struct io_uring_kmbuf_reg *reg,
+				 unsigned int flags);
+int io_uring_unregister_kmbuf_ring(struct io_uring *ring, int bgid);
+void *io_uring_mmap_kmbuf_bufs(struct io_uring *ring, int bgid, size_t len,
+			       int prot, int *err);
+struct io_uring_buf_ring *io_uring_mmap_kmbuf_ring(struct io_uring *ring,
+						   int bgid,
+						   unsigned int nentries,
+						   int *err);
+int io_uring_munmap_kmbuf(void *addr, size_t len);
+
+/*
+ * Compatibility with the kmbuf series' own userspace: register a group
+ * with the kernel backend only and map its buffers.
+ */
+void *io_uring_setup_buf_ring_kernel_managed(struct io_uring *ring,
+					     unsigned int buf_size,
+					     unsigned int nentries, int bgid,
+					     unsigned int flags, int *err);
+int io_uring_free_buf_ring_kernel_managed(struct io_uring *ring, void *bufs,
+					  unsigned int buf_size,
+					  unsigned int nentries, int bgid);
+
+/*
+ * Handle API
+ */
+struct io_uring_kmbuf *io_uring_kmbuf_setup(struct io_uring *ring,
+					    unsigned int nentries,
+					    unsigned int buf_size, int bgid,
+					    unsigned int flags, int *err);
+int io_uring_kmbuf_free(struct io_uring_kmbuf *kb);
+int io_uring_kmbuf_probe(void);
+const char *io_uring_kmbuf_backend_name(int backend);
+
+/* Address of buffer 'bid', or NULL if 'bid' is out of range */
+static inline void *io_uring_kmbuf_addr(const struct io_uring_kmbuf *kb,
+					unsigned int bid)
+{
+	if (bid >= kb->nentries)
+		return NULL;
+	return (char *) kb->base + (size_t) bid * kb->buf_size;
+}
+
+/* Buffer id a CQE reports, or -ENOBUFS if it carries no buffer */
+static inline int io_uring_kmbuf_cqe_bid(const struct io_uring_cqe *cqe)
+{
+	if (!(cqe->flags & IORING_CQE_F_BUFFER))
+		return -ENOBUFS;
+	return (int) (cqe->flags >> IORING_CQE_BUFFER_SHIFT);
+}
+
+/*
+ * Buffer a CQE of this group points to, its bid in '*bid'; NULL if the CQE
+ * carries no buffer (then '*bid' is left alone).
+ */
+static inline void *io_uring_kmbuf_cqe_buf(const struct io_uring_kmbuf *kb,
+					   const struct io_uring_cqe *cqe,
+					   unsigned int *bid)
+{
+	int ret = io_uring_kmbuf_cqe_bid(cqe);
+
+	if (ret < 0 || (unsigned int) ret >= kb->nentries)
+		return NULL;
+	*bid = (unsigned int) ret;
+	return (char *) kb->base + (size_t) ret * kb->buf_size;
+}
+
+/* Queue buffer 'bid' in slot 'offset' past the tail, without publishing */
+static inline int io_uring_kmbuf_add(struct io_uring_kmbuf *kb,
+				     unsigned int bid, int offset)
+{
+	struct io_uring_buf *buf;
+
+	if (bid >= kb->nentries)
+		return -EINVAL;
+	buf = &kb->br->bufs[(kb->br->tail + offset) & kb->mask];
+	buf->addr = (__u64) (uintptr_t) kb->base +
+		    (__u64) bid * kb->buf_size;
+	buf->len = kb->buf_size;
+	buf->bid = (__u16) bid;
+	return 0;
+}
+
+/* Publish 'count' buffers queued with io_uring_kmbuf_add() */
+static inline void io_uring_kmbuf_advance(struct io_uring_kmbuf *kb,
+					  unsigned int count)
+{
+	io_uring_buf_ring_advance(kb->br, (int) count);
+}
+
+/* Give buffer 'bid' back to the group */
+static inline int io_uring_kmbuf_recycle(struct io_uring_kmbuf *kb,
+					 unsigned int bid)
+{
+	int ret = io_uring_kmbuf_add(kb, bid, 0);
+
+	if (!ret)
+		io_uring_kmbuf_advance(kb, 1);
+	return ret;
+}
+
+/*
+ * Give 'nr' buffers back with one tail update. Returns 'nr', or -EINVAL
+ * (nothing recycled) if a bid is out of range or 'nr' exceeds the ring.
+ */
+static inline int io_uring_kmbuf_recycle_batch(struct io_uring_kmbuf *kb,
+					       const unsigned int *bids,
+					       unsigned int nr)
+{
+	unsigned int i;
+
+	if (nr > kb->nentries)
+		return -EINVAL;
+	for (i = 0; i < nr; i++)
+		if (bids[i] >= kb->nentries)
+			return -EINVAL;
+	for (i = 0; i < nr; i++)
+		io_uring_kmbuf_add(kb, bids[i], (int) i);
+	io_uring_kmbuf_advance(kb, nr);
+	return (int) nr;
+}
+
+/* Make 'sqe' pick its buffer from this group */
+static inline void io_uring_kmbuf_prep_select(struct io_uring_sqe *sqe,
+					      const struct io_uring_kmbuf *kb)
+{
+	sqe->flags |= IOSQE_BUFFER_SELECT;
+	sqe->buf_group = kb->bgid;
+}
+
+/* Backend of a handle: enum io_uring_kmbuf_backend */
+static inline int io_uring_kmbuf_backend(const struct io_uring_kmbuf *kb)
+{
+	return kb->backend;
+}
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

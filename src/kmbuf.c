@@ -1,0 +1,532 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Kernel-managed buffer rings on top of liburing: the thin wrappers around
+ * the kmbuf register/mmap ABI, and the handle API with its kernel and
+ * emulated backends.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+
+#include "liburing/kmbuf.h"
+
+#ifndef __NR_io_uring_register
+#define __NR_io_uring_register		427
+#endif
+
+/* liburing sets this bit of ring->int_flags after io_uring_register_ring_fd() */
+#define KMBUF_INT_FLAG_REG_RING		1
+
+#define KMBUF_HUGE_PAGE_SIZE		(2UL * 1024 * 1024)
+
+/* kb->flags */
+#define KB_HUGETLB			0x01
+
+_Static_assert(sizeof(struct io_uring_kmbuf_reg) == 40,
+	       "io_uring_kmbuf_reg must be 40 bytes");
+_Static_assert(offsetof(struct io_uring_kmbuf_reg, ring_addr) == 0 &&
+	       offsetof(struct io_uring_kmbuf_reg, buf_size) == 0,
+	       "the buf_size union must start the struct");
+_Static_assert(offsetof(struct io_uring_kmbuf_reg, ring_entries) == 8 &&
+	       offsetof(struct io_uring_kmbuf_reg, bgid) == 12 &&
+	       offsetof(struct io_uring_kmbuf_reg, flags) == 14 &&
+	       offsetof(struct io_uring_kmbuf_reg, resv) == 16,
+	       "io_uring_kmbuf_reg layout differs from io_uring_buf_reg");
+_Static_assert(sizeof(struct io_uring_kmbuf_reg) ==
+	       sizeof(struct io_uring_buf_reg),
+	       "io_uring_kmbuf_reg and io_uring_buf_reg differ in size");
+
+static size_t kmbuf_page_size(void)
+{
+	static size_t page_size;
+
+	if (!page_size) {
+		long ret = sysconf(_SC_PAGESIZE);
+
+		page_size = ret > 0 ? (size_t) ret : 4096;
+	}
+	return page_size;
+}
+
+/*
+ * The io_uring_register() syscall, returning -errno and leaving the
+ * caller's errno alone. Uses the registered ring fd when the real one has
+ * been closed.
+ */
+static int kmbuf_register(struct io_uring *ring, unsigned int opcode,
+			  void *arg, unsigned int nr_args)
+{
+	int saved_errno = errno;
+	int fd = ring->ring_fd;
+	long ret;
+
+	if (fd < 0) {
+		if (!(ring->int_flags & KMBUF_INT_FLAG_REG_RING))
+			return -EBADF;
+		fd = ring->enter_ring_fd;
+		opcode |= IORING_REGISTER_USE_REGISTERED_RING;
+	}
+	ret = syscall(__NR_io_uring_register, fd, opcode, arg, nr_args);
+	if (ret < 0)
+		ret = -errno;
+	errno = saved_errno;
+	return (int) ret;
+}
+
+static void *kmbuf_mmap(void *addr, size_t len, int prot, int flags, int fd,
+			__u64 off, int *err)
+{
+	int saved_errno = errno;
+	void *ptr;
+
+	ptr = mmap(addr, len, prot, flags, fd, (off_t) off);
+	if (ptr == MAP_FAILED) {
+		*err = -errno;
+		ptr = NULL;
+	} else {
+		*err = 0;
+	}
+	errno = saved_errno;
+	return ptr;
+}
+
+int io_uring_munmap_kmbuf(void *addr, size_t len)
+{
+	int saved_errno = errno;
+	int ret = 0;
+
+	if (!addr || !len)
+		return -EINVAL;
+	if (munmap(addr, len) < 0)
+		ret = -errno;
+	errno = saved_errno;
+	return ret;
+}
+
+static bool kmbuf_bgid_mappable(int bgid)
+{
+	return bgid >= 0 && bgid <= IO_URING_KMBUF_MAX_BGID;
+}
+
+static size_t kmbuf_ring_bytes(unsigned int nentries)
+{
+	size_t page = kmbuf_page_size();
+	size_t len = (size_t) nentries * sizeof(struct io_uring_buf);
+
+	return (len + page - 1) & ~(page - 1);
+}
+
+/*
+ * The ABI's rules for a group, checked before the kernel sees it, so that
+ * a kernel EINVAL afterwards means "no kmbuf support" rather than "bad
+ * argument".
+ */
+static int kmbuf_check_args(unsigned int nentries, unsigned int buf_size,
+			    int bgid, size_t *area_size)
+{
+	if (!nentries || (nentries & (nentries - 1)) ||
+	    nentries > IO_URING_KMBUF_MAX_ENTRIES)
+		return -EINVAL;
+	if (!buf_size || buf_size % kmbuf_page_size())
+		return -EINVAL;
+	if (!kmbuf_bgid_mappable(bgid))
+		return -EINVAL;
+	if (__builtin_mul_overflow((size_t) nentries, (size_t) buf_size,
+				   area_size))
+		return -EINVAL;
+	return 0;
+}
+
+int io_uring_register_kmbuf_ring(struct io_uring *ring,
+				 struct io_uring_kmbuf_reg *reg,
+				 unsigned int flags)
+{
+	if (!ring || flags)
+		return -EINVAL;
+	return kmbuf_register(ring, IORING_REGISTER_KMBUF_RING, reg, 1);
+}
+
+int io_uring_unregister_kmbuf_ring(struct io_uring *ring, int bgid)
+{
+	struct io_uring_kmbuf_reg reg = { };
+
+	if (!ring || bgid < 0 || bgid > UINT16_MAX)
+		return -EINVAL;
+	reg.bgid = (__u16) bgid;
+	return kmbuf_register(ring, IORING_UNREGISTER_KMBUF_RING, &reg, 1);
+}
+
+static void *kmbuf_mmap_ring_fd(struct io_uring *ring, size_t len, int prot,
+				__u64 off, int *err)
+{
+	if (ring->ring_fd < 0) {
+		/* the fd was closed after io_uring_register_ring_fd() */
+		*err = -EBADF;
+		return NULL;
+	}
+	return kmbuf_mmap(NULL, len, prot, MAP_SHARED, ring->ring_fd, off,
+			  err);
+}
+
+void *io_uring_mmap_kmbuf_bufs(struct io_uring *ring, int bgid, size_t len,
+			       int prot, int *err)
+{
+	__u64 off;
+
+	if (!ring || !len || !kmbuf_bgid_mappable(bgid) ||
+	    !(prot & PROT_READ) || (prot & ~(PROT_READ | PROT_WRITE))) {
+		*err = -EINVAL;
+		return NULL;
+	}
+	off = IORING_OFF_KMBUF_RING | ((__u64) bgid << IORING_OFF_KMBUF_SHIFT);
+	return kmbuf_mmap_ring_fd(ring, len, prot, off, err);
+}
+
+struct io_uring_buf_ring *io_uring_mmap_kmbuf_ring(struct io_uring *ring,
+						   int bgid,
+						   unsigned int nentries,
+						   int *err)
+{
+	__u64 off;
+
+	if (!ring || !kmbuf_bgid_mappable(bgid) || !nentries ||
+	    (nentries & (nentries - 1)) ||
+	    nentries > IO_URING_KMBUF_MAX_ENTRIES) {
+		*err = -EINVAL;
+		return NULL;
+	}
+	off = IORING_OFF_PBUF_RING | ((__u64) bgid << IORING_OFF_PBUF_SHIFT);
+	return kmbuf_mmap_ring_fd(ring, kmbuf_ring_bytes(nentries),
+				  PROT_READ | PROT_WRITE, off, err);
+}
+
+/* Register a kmbuf group and map its buffers; undo both on failure */
+static void *kmbuf_kernel_register_map(struct io_uring *ring,
+				       unsigned int buf_size,
+				       unsigned int nentries, int bgid,
+				       size_t area_size, int *err)
+{
+	struct io_uring_kmbuf_reg reg = { };
+	void *bufs;
+	int ret;
+
+	reg.buf_size = buf_size;
+	reg.ring_entries = nentries;
+	reg.bgid = (__u16) bgid;
+	ret = io_uring_register_kmbuf_ring(ring, &reg, 0);
+	if (ret < 0) {
+		*err = ret;
+		return NULL;
+	}
+	bufs = io_uring_mmap_kmbuf_bufs(ring, bgid, area_size,
+					PROT_READ | PROT_WRITE, err);
+	if (!bufs)
+		io_uring_unregister_kmbuf_ring(ring, bgid);
+	return bufs;
+}
+
+void *io_uring_setup_buf_ring_kernel_managed(struct io_uring *ring,
+					     unsigned int buf_size,
+					     unsigned int nentries, int bgid,
+					     unsigned int flags, int *err)
+{
+	size_t area_size;
+	int ret;
+
+	if (!ring || flags) {
+		*err = -EINVAL;
+		return NULL;
+	}
+	ret = kmbuf_check_args(nentries, buf_size, bgid, &area_size);
+	if (ret) {
+		*err = ret;
+		return NULL;
+	}
+	return kmbuf_kernel_register_map(ring, buf_size, nentries, bgid,
+					 area_size, err);
+}
+
+int io_uring_free_buf_ring_kernel_managed(struct io_uring *ring, void *bufs,
+					  unsigned int buf_size,
+					  unsigned int nentries, int bgid)
+{
+	size_t area_size;
+	int ret;
+
+	if (!ring || !bufs)
+		return -EINVAL;
+	ret = kmbuf_check_args(nentries, buf_size, bgid, &area_size);
+	if (ret)
+		return ret;
+	ret = io_uring_munmap_kmbuf(bufs, area_size);
+	if (ret)
+		return ret;
+	return io_uring_unregister_kmbuf_ring(ring, bgid);
+}
+
+/*
+ * A ring the kernel filled must hold every bid once, in order, and a tail
+ * that publishes all of them. Anything else is not our ABI.
+ */
+static bool kmbuf_ring_is_fresh(const struct io_uring_buf_ring *br,
+				unsigned int nentries)
+{
+	unsigned int i;
+
+	if (br->tail != (__u16) nentries)
+		return false;
+	for (i = 0; i < nentries; i++)
+		if (br->bufs[i].bid != i)
+			return false;
+	return true;
+}
+
+static int kmbuf_setup_kernel(struct io_uring_kmbuf *kb)
+{
+	int ret;
+
+	kb->base = kmbuf_kernel_register_map(kb->ring, kb->buf_size,
+					     kb->nentries, kb->bgid,
+					     kb->area_size, &ret);
+	if (!kb->base)
+		return ret;
+	kb->br = io_uring_mmap_kmbuf_ring(kb->ring, kb->bgid, kb->nentries,
+					  &ret);
+	if (kb->br && !kmbuf_ring_is_fresh(kb->br, kb->nentries)) {
+		io_uring_munmap_kmbuf(kb->br, kb->ring_size);
+		kb->br = NULL;
+	}
+	if (!kb->br) {
+		/*
+		 * Buffers the application cannot give back are of no use to
+		 * the handle API: treat the kernel as lacking kmbuf support.
+		 */
+		io_uring_munmap_kmbuf(kb->base, kb->area_size);
+		io_uring_unregister_kmbuf_ring(kb->ring, kb->bgid);
+		kb->base = NULL;
+		return -EOPNOTSUPP;
+	}
+	kb->backend = IO_URING_KMBUF_BACKEND_KERNEL;
+	return 0;
+}
+
+static void *kmbuf_alloc_area(struct io_uring_kmbuf *kb, bool huge, int *err)
+{
+	const int flags = MAP_PRIVATE | MAP_ANONYMOUS;
+	const int prot = PROT_READ | PROT_WRITE;
+	void *ptr;
+
+	if (huge) {
+		size_t len = (kb->area_size + KMBUF_HUGE_PAGE_SIZE - 1) &
+			     ~(KMBUF_HUGE_PAGE_SIZE - 1);
+
+		ptr = kmbuf_mmap(NULL, len, prot, flags | MAP_HUGETLB, -1, 0,
+				 err);
+		if (ptr) {
+			kb->area_size = len;
+			kb->flags |= KB_HUGETLB;
+			return ptr;
+		}
+	}
+	ptr = kmbuf_mmap(NULL, kb->area_size, prot, flags, -1, 0, err);
+	if (ptr && huge) {
+		/* no hugetlb pages reserved: ask for transparent ones */
+		int saved_errno = errno;
+
+		madvise(ptr, kb->area_size, MADV_HUGEPAGE);
+		errno = saved_errno;
+	}
+	return ptr;
+}
+
+static int kmbuf_setup_emulated(struct io_uring_kmbuf *kb, bool huge)
+{
+	struct io_uring_kmbuf_reg reg = { };
+	unsigned int i;
+	int ret;
+
+	kb->base = kmbuf_alloc_area(kb, huge, &ret);
+	if (!kb->base)
+		return ret;
+	kb->br = kmbuf_mmap(NULL, kb->ring_size, PROT_READ | PROT_WRITE,
+			    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0, &ret);
+	if (!kb->br)
+		goto err_area;
+	io_uring_buf_ring_init(kb->br);
+	reg.ring_addr = (__u64) (uintptr_t) kb->br;
+	reg.ring_entries = kb->nentries;
+	reg.bgid = kb->bgid;
+	ret = kmbuf_register(kb->ring, IORING_REGISTER_PBUF_RING, &reg, 1);
+	if (ret < 0)
+		goto err_ring;
+	for (i = 0; i < kb->nentries; i++)
+		io_uring_kmbuf_add(kb, i, (int) i);
+	io_uring_kmbuf_advance(kb, kb->nentries);
+	kb->backend = IO_URING_KMBUF_BACKEND_EMULATED;
+	return 0;
+err_ring:
+	io_uring_munmap_kmbuf(kb->br, kb->ring_size);
+	kb->br = NULL;
+err_area:
+	io_uring_munmap_kmbuf(kb->base, kb->area_size);
+	kb->base = NULL;
+	return ret;
+}
+
+/* Apply LIBURING_KMBUF_BACKEND to the backend choice in 'flags' */
+static int kmbuf_env_flags(unsigned int *flags)
+{
+	const unsigned int choice = IO_URING_KMBUF_NO_EMULATION |
+				    IO_URING_KMBUF_FORCE_EMULATION;
+	const char *env = getenv(IO_URING_KMBUF_ENV);
+
+	if (!env || !*env)
+		return 0;
+	if (!strcmp(env, "kernel"))
+		*flags = (*flags & ~choice) | IO_URING_KMBUF_NO_EMULATION;
+	else if (!strcmp(env, "emulated"))
+		*flags = (*flags & ~choice) | IO_URING_KMBUF_FORCE_EMULATION;
+	else if (!strcmp(env, "auto"))
+		*flags &= ~choice;
+	else
+		return -EINVAL;
+	return 0;
+}
+
+static struct io_uring_kmbuf *kmbuf_setup(struct io_uring *ring,
+					  unsigned int nentries,
+					  unsigned int buf_size, int bgid,
+					  unsigned int flags, int *err)
+{
+	struct io_uring_kmbuf *kb;
+	size_t area_size;
+	int ret;
+
+	ret = kmbuf_check_args(nentries, buf_size, bgid, &area_size);
+	if (ret) {
+		*err = ret;
+		return NULL;
+	}
+	kb = calloc(1, sizeof(*kb));
+	if (!kb) {
+		*err = -ENOMEM;
+		return NULL;
+	}
+	kb->ring = ring;
+	kb->nentries = nentries;
+	kb->mask = nentries - 1;
+	kb->buf_size = buf_size;
+	kb->bgid = (unsigned short) bgid;
+	kb->area_size = area_size;
+	kb->ring_size = kmbuf_ring_bytes(nentries);
+
+	ret = -EOPNOTSUPP;
+	if (!(flags & IO_URING_KMBUF_FORCE_EMULATION)) {
+		ret = kmbuf_setup_kernel(kb);
+		/*
+		 * The arguments passed our own checks, so EINVAL here is a
+		 * kernel that does not know the opcode (or refuses this
+		 * group's size): only that and EOPNOTSUPP fall back.
+		 */
+		if (ret == -EINVAL)
+			ret = -EOPNOTSUPP;
+	}
+	if (ret == -EOPNOTSUPP && !(flags & IO_URING_KMBUF_NO_EMULATION))
+		ret = kmbuf_setup_emulated(kb,
+					   flags & IO_URING_KMBUF_HUGE_PAGES);
+	if (ret) {
+		free(kb);
+		*err = ret;
+		return NULL;
+	}
+	*err = 0;
+	return kb;
+}
+
+struct io_uring_kmbuf *io_uring_kmbuf_setup(struct io_uring *ring,
+					    unsigned int nentries,
+					    unsigned int buf_size, int bgid,
+					    unsigned int flags, int *err)
+{
+	const unsigned int valid = IO_URING_KMBUF_NO_EMULATION |
+				   IO_URING_KMBUF_FORCE_EMULATION |
+				   IO_URING_KMBUF_HUGE_PAGES;
+	int ret;
+
+	if (!ring || (flags & ~valid)) {
+		*err = -EINVAL;
+		return NULL;
+	}
+	ret = kmbuf_env_flags(&flags);
+	if (!ret && (flags & IO_URING_KMBUF_NO_EMULATION) &&
+	    (flags & IO_URING_KMBUF_FORCE_EMULATION))
+		ret = -EINVAL;
+	if (ret) {
+		*err = ret;
+		return NULL;
+	}
+	return kmbuf_setup(ring, nentries, buf_size, bgid, flags, err);
+}
+
+int io_uring_kmbuf_free(struct io_uring_kmbuf *kb)
+{
+	int ret, ret2;
+
+	if (!kb)
+		return -EINVAL;
+	if (kb->backend == IO_URING_KMBUF_BACKEND_KERNEL) {
+		ret = io_uring_unregister_kmbuf_ring(kb->ring, kb->bgid);
+	} else {
+		struct io_uring_kmbuf_reg reg = { };
+
+		reg.bgid = kb->bgid;
+		ret = kmbuf_register(kb->ring, IORING_UNREGISTER_PBUF_RING,
+				     &reg, 1);
+	}
+	ret2 = io_uring_munmap_kmbuf(kb->br, kb->ring_size);
+	if (!ret)
+		ret = ret2;
+	ret2 = io_uring_munmap_kmbuf(kb->base, kb->area_size);
+	if (!ret)
+		ret = ret2;
+	free(kb);
+	return ret;
+}
+
+int io_uring_kmbuf_probe(void)
+{
+	struct io_uring_kmbuf *kb;
+	struct io_uring ring;
+	int ret;
+
+	ret = io_uring_queue_init(1, &ring, 0);
+	if (ret < 0)
+		return ret;
+	/* a private ring, so no group of the caller's can be in the way */
+	kb = kmbuf_setup(&ring, 1, (unsigned int) kmbuf_page_size(), 0,
+			 IO_URING_KMBUF_NO_EMULATION, &ret);
+	if (kb)
+		ret = io_uring_kmbuf_free(kb);
+	io_uring_queue_exit(&ring);
+	return ret;
+}
+
+const char *io_uring_kmbuf_backend_name(int backend)
+{
+	switch (backend) {
+	case IO_URING_KMBUF_BACKEND_KERNEL:
+		return "kernel";
+	case IO_URING_KMBUF_BACKEND_EMULATED:
+		return "emulated";
+	case IO_URING_KMBUF_BACKEND_NONE:
+		return "none";
+	default:
+		return "unknown";
+	}
+}

@@ -1,0 +1,316 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Helpers shared by the test programs: exit codes, ring and group setup
+ * with skip reasons, data patterns, sockets and files.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+
+#include "helpers.h"
+
+void t_skip(const char *fmt, ...)
+{
+	va_list ap;
+
+	printf("SKIP: ");
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	printf("\n");
+	fflush(stdout);
+	exit(T_EXIT_SKIP);
+}
+
+void t_fail_at(const char *file, int line, const char *fmt, ...)
+{
+	va_list ap;
+
+	fflush(stdout);
+	fprintf(stderr, "FAIL: %s:%d: ", file, line);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\n");
+	exit(T_EXIT_FAIL);
+}
+
+size_t t_page_size(void)
+{
+	return (size_t) sysconf(_SC_PAGESIZE);
+}
+
+void t_init(void)
+{
+	unsetenv(IO_URING_KMBUF_ENV);
+}
+
+void t_ring_init(struct io_uring *ring, unsigned int entries)
+{
+	int ret = io_uring_queue_init(entries, ring, 0);
+
+	if (ret == -ENOSYS || ret == -EPERM)
+		t_skip("io_uring is not available here (%s)", strerror(-ret));
+	if (ret)
+		t_fail("io_uring_queue_init: %s", strerror(-ret));
+}
+
+const char *t_backend_name(int backend)
+{
+	return backend == T_BACKEND_ANY ? "auto" :
+		io_uring_kmbuf_backend_name(backend);
+}
+
+const char *t_kernel_missing(void)
+{
+	struct io_uring ring;
+	unsigned int size = (unsigned int) t_page_size();
+	const char *why = NULL;
+	void *bufs;
+	int ret;
+
+	ret = io_uring_kmbuf_probe();
+	if (!ret)
+		return NULL;
+	if (ret != -EOPNOTSUPP)
+		return "io_uring_kmbuf_probe() failed";
+	/* tell "no kmbuf at all" from "kmbuf without recycling" */
+	t_ring_init(&ring, 1);
+	bufs = io_uring_setup_buf_ring_kernel_managed(&ring, size, 1, 0, 0,
+						      &ret);
+	if (bufs) {
+		why = "kernel registers kmbuf rings but cannot map the ring "
+		      "for recycling (series completion 2 missing)";
+		io_uring_free_buf_ring_kernel_managed(&ring, bufs, size, 1, 0);
+	} else {
+		why = "kernel has no kmbuf rings (IORING_REGISTER_KMBUF_RING "
+		      "is not supported by the running kernel)";
+	}
+	io_uring_queue_exit(&ring);
+	return why;
+}
+
+void t_require_kmbuf_registration(void)
+{
+	unsigned int size = (unsigned int) t_page_size();
+	struct io_uring ring;
+	void *bufs;
+	int ret;
+
+	t_ring_init(&ring, 1);
+	bufs = io_uring_setup_buf_ring_kernel_managed(&ring, size, 1, 0, 0,
+						      &ret);
+	if (bufs)
+		io_uring_free_buf_ring_kernel_managed(&ring, bufs, size, 1, 0);
+	io_uring_queue_exit(&ring);
+	if (!bufs)
+		t_skip("kernel has no kmbuf rings (IORING_REGISTER_KMBUF_RING "
+		       "gave %s)", strerror(-ret));
+}
+
+void t_require_kmbuf_kernel(void)
+{
+	const char *why = t_kernel_missing();
+
+	if (why)
+		t_skip("%s", why);
+}
+
+struct io_uring_kmbuf *t_kb_setup(struct io_uring *ring, int backend,
+				  unsigned int nentries, unsigned int buf_size,
+				  int bgid)
+{
+	unsigned int flags = 0;
+	struct io_uring_kmbuf *kb;
+	int ret;
+
+	if (backend == T_BACKEND_KERNEL)
+		flags = IO_URING_KMBUF_NO_EMULATION;
+	else if (backend == T_BACKEND_EMULATED)
+		flags = IO_URING_KMBUF_FORCE_EMULATION;
+	kb = io_uring_kmbuf_setup(ring, nentries, buf_size, bgid, flags, &ret);
+	if (!kb) {
+		if (ret == -EOPNOTSUPP && backend == T_BACKEND_KERNEL)
+			t_skip("kernel backend: %s", t_kernel_missing());
+		t_fail("io_uring_kmbuf_setup(%u, %u, %d, %s): %s", nentries,
+		       buf_size, bgid, t_backend_name(backend), strerror(-ret));
+	}
+	T_EXPECT(ret, 0);
+	if (backend != T_BACKEND_ANY)
+		T_EXPECT(io_uring_kmbuf_backend(kb), backend);
+	return kb;
+}
+
+struct io_uring_sqe *t_get_sqe(struct io_uring *ring)
+{
+	struct io_uring_sqe *sqe = io_uring_get_sqe(ring);
+
+	if (!sqe)
+		t_fail("SQ ring full");
+	return sqe;
+}
+
+void t_submit(struct io_uring *ring, int nr)
+{
+	int ret = io_uring_submit(ring);
+
+	if (ret != nr)
+		t_fail("io_uring_submit: got %d, want %d", ret, nr);
+}
+
+void t_wait_cqe(struct io_uring *ring, struct io_uring_cqe *out)
+{
+	struct __kernel_timespec ts = { .tv_sec = 5 };
+	struct io_uring_cqe *cqe;
+	int ret;
+
+	ret = io_uring_wait_cqe_timeout(ring, &cqe, &ts);
+	if (ret)
+		t_fail("waiting for a CQE: %s", strerror(-ret));
+	*out = *cqe;
+	io_uring_cqe_seen(ring, cqe);
+}
+
+void t_fill(void *buf, size_t len, unsigned int seed, size_t pos)
+{
+	unsigned char *p = buf;
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		p[i] = t_byte(seed, pos + i);
+}
+
+void t_check_data(const void *buf, size_t len, unsigned int seed, size_t pos)
+{
+	const unsigned char *p = buf;
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		if (p[i] != t_byte(seed, pos + i))
+			t_fail("data mismatch at byte %zu of %zu (stream %u, "
+			       "position %zu): got %#x, want %#x", i, len,
+			       seed, pos + i, p[i], t_byte(seed, pos + i));
+	}
+}
+
+void t_write_all(int fd, const void *buf, size_t len)
+{
+	const char *p = buf;
+
+	while (len) {
+		ssize_t ret = write(fd, p, len);
+
+		if (ret < 0 && errno == EINTR)
+			continue;
+		if (ret <= 0)
+			t_fail("write: %s", strerror(errno));
+		p += ret;
+		len -= (size_t) ret;
+	}
+}
+
+int t_create_file(size_t len, unsigned int seed)
+{
+	char name[] = "kmbuf-test-file.XXXXXX";
+	char chunk[4096];
+	size_t pos = 0;
+	int fd;
+
+	fd = mkstemp(name);
+	if (fd < 0) {
+		/* the build tree may be read-only: fall back to TMPDIR */
+		const char *dir = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+		char path[4096];
+
+		snprintf(path, sizeof(path), "%s/kmbuf-test-file.XXXXXX", dir);
+		fd = mkstemp(path);
+		if (fd < 0)
+			t_fail("mkstemp: %s", strerror(errno));
+		unlink(path);
+	} else {
+		unlink(name);
+	}
+	while (pos < len) {
+		size_t n = len - pos < sizeof(chunk) ? len - pos : sizeof(chunk);
+
+		t_fill(chunk, n, seed, pos);
+		t_write_all(fd, chunk, n);
+		pos += n;
+	}
+	if (fsync(fd))
+		t_fail("fsync: %s", strerror(errno));
+	return fd;
+}
+
+void t_tcp_pair(int fds[2])
+{
+	struct sockaddr_in addr = { .sin_family = AF_INET };
+	socklen_t alen = sizeof(addr);
+	int lfd, one = 1;
+
+	addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (lfd < 0)
+		t_fail("socket: %s", strerror(errno));
+	if (bind(lfd, (struct sockaddr *) &addr, sizeof(addr)) ||
+	    listen(lfd, 1) ||
+	    getsockname(lfd, (struct sockaddr *) &addr, &alen))
+		t_skip("no TCP on 127.0.0.1 here: %s", strerror(errno));
+	fds[0] = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fds[0] < 0)
+		t_fail("socket: %s", strerror(errno));
+	if (connect(fds[0], (struct sockaddr *) &addr, sizeof(addr)))
+		t_fail("connect: %s", strerror(errno));
+	fds[1] = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+	if (fds[1] < 0)
+		t_fail("accept: %s", strerror(errno));
+	setsockopt(fds[0], IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	close(lfd);
+}
+
+static size_t pbuf_ring_bytes(unsigned int nentries)
+{
+	size_t page = t_page_size();
+
+	return (nentries * sizeof(struct io_uring_buf) + page - 1) &
+	       ~(page - 1);
+}
+
+struct io_uring_buf_ring *t_pbuf_ring_setup(struct io_uring *ring,
+					    unsigned int nentries, int bgid)
+{
+	struct io_uring_buf_reg reg = { };
+	struct io_uring_buf_ring *br;
+	int ret;
+
+	br = mmap(NULL, pbuf_ring_bytes(nentries), PROT_READ | PROT_WRITE,
+		  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (br == MAP_FAILED)
+		t_fail("mmap: %s", strerror(errno));
+	io_uring_buf_ring_init(br);
+	reg.ring_addr = (unsigned long) br;
+	reg.ring_entries = nentries;
+	reg.bgid = (__u16) bgid;
+	ret = io_uring_register_buf_ring(ring, &reg, 0);
+	if (ret)
+		t_fail("io_uring_register_buf_ring: %s", strerror(-ret));
+	return br;
+}
+
+void t_pbuf_ring_free(struct io_uring *ring, struct io_uring_buf_ring *br,
+		      unsigned int nentries, int bgid)
+{
+	T_EXPECT(io_uring_unregister_buf_ring(ring, bgid), 0);
+	munmap(br, pbuf_ring_bytes(nentries));
+}

@@ -1,0 +1,89 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef KMBUF_TEST_HELPERS_H
+#define KMBUF_TEST_HELPERS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <liburing.h>
+#include "liburing/kmbuf.h"
+
+enum t_exit {
+	T_EXIT_PASS	= 0,
+	T_EXIT_FAIL	= 1,
+	T_EXIT_SKIP	= 77,
+};
+
+/* Backend a test program was built for: -DTEST_BACKEND=... */
+#define T_BACKEND_ANY		0
+#define T_BACKEND_KERNEL	IO_URING_KMBUF_BACKEND_KERNEL
+#define T_BACKEND_EMULATED	IO_URING_KMBUF_BACKEND_EMULATED
+#ifndef TEST_BACKEND
+#define TEST_BACKEND		T_BACKEND_ANY
+#endif
+
+void t_skip(const char *fmt, ...)
+	__attribute__((noreturn, format(printf, 1, 2)));
+void t_fail_at(const char *file, int line, const char *fmt, ...)
+	__attribute__((noreturn, format(printf, 3, 4)));
+#define t_fail(...)	t_fail_at(__FILE__, __LINE__, __VA_ARGS__)
+
+/* Fail unless 'got' == 'want', naming the expression */
+#define T_EXPECT(got, want) do {					\
+	long long __g = (long long) (got);				\
+	long long __w = (long long) (want);				\
+	if (__g != __w)							\
+		t_fail_at(__FILE__, __LINE__, "%s: got %lld, want %lld", \
+			  #got, __g, __w);				\
+} while (0)
+#define T_ASSERT(cond) do {						\
+	if (!(cond))							\
+		t_fail_at(__FILE__, __LINE__, "%s", #cond);		\
+} while (0)
+
+/* Clear LIBURING_KMBUF_BACKEND so only the test chooses the backend */
+void t_init(void);
+/* io_uring_queue_init(), skipping if io_uring is not usable here */
+void t_ring_init(struct io_uring *ring, unsigned int entries);
+/*
+ * Set up a group on 'backend' (T_BACKEND_*); skips, with the reason, when
+ * the kernel backend is asked for and this kernel lacks it.
+ */
+struct io_uring_kmbuf *t_kb_setup(struct io_uring *ring, int backend,
+				  unsigned int nentries, unsigned int buf_size,
+				  int bgid);
+/* Why the kernel backend is unavailable, or NULL if it is available */
+const char *t_kernel_missing(void);
+/* Skip unless the kernel backend (register, map, recycle) works */
+void t_require_kmbuf_kernel(void);
+/* Skip unless the kernel registers kmbuf rings and maps their buffers */
+void t_require_kmbuf_registration(void);
+const char *t_backend_name(int backend);
+
+/* Wait at most five seconds for one CQE, copy it out and mark it seen */
+void t_wait_cqe(struct io_uring *ring, struct io_uring_cqe *out);
+/* Submit, failing on error or short submit */
+void t_submit(struct io_uring *ring, int nr);
+struct io_uring_sqe *t_get_sqe(struct io_uring *ring);
+
+/* Deterministic data: byte at stream position 'pos' of stream 'seed' */
+static inline unsigned char t_byte(unsigned int seed, size_t pos)
+{
+	return (unsigned char) ((pos * 131 + seed * 7 + (pos >> 8)) & 0xff);
+}
+void t_fill(void *buf, size_t len, unsigned int seed, size_t pos);
+/* Fail unless 'buf' holds stream 'seed' from 'pos' on */
+void t_check_data(const void *buf, size_t len, unsigned int seed, size_t pos);
+
+void t_write_all(int fd, const void *buf, size_t len);
+/* A temporary file holding 'len' bytes of stream 'seed'; unlinked */
+int t_create_file(size_t len, unsigned int seed);
+/* A connected TCP pair on 127.0.0.1 */
+void t_tcp_pair(int fds[2]);
+size_t t_page_size(void);
+/* An application-allocated pbuf ring, registered empty */
+struct io_uring_buf_ring *t_pbuf_ring_setup(struct io_uring *ring,
+					    unsigned int nentries, int bgid);
+void t_pbuf_ring_free(struct io_uring *ring, struct io_uring_buf_ring *br,
+		      unsigned int nentries, int bgid);
+
+#endif
