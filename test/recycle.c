@@ -17,18 +17,16 @@
 static int pipe_fds[2];
 static size_t stream_pos;
 
-/* One read of a small chunk through the group; returns the CQE */
-static struct io_uring_cqe read_one(struct io_uring *ring,
-				    struct io_uring_kmbuf *kb)
+/* One read through the group, its CQE copied to 'cqe' */
+static void read_one(struct io_uring *ring, struct io_uring_kmbuf *kb,
+		     struct io_uring_cqe *cqe)
 {
 	struct io_uring_sqe *sqe = t_get_sqe(ring);
-	struct io_uring_cqe cqe;
 
 	io_uring_prep_read(sqe, pipe_fds[0], NULL, 0, 0);
 	io_uring_kmbuf_prep_select(sqe, kb);
 	t_submit(ring, 1);
-	t_wait_cqe(ring, &cqe);
-	return cqe;
+	t_wait_cqe(ring, cqe);
 }
 
 static unsigned int read_chunk(struct io_uring *ring,
@@ -41,7 +39,7 @@ static unsigned int read_chunk(struct io_uring *ring,
 
 	t_fill(data, sizeof(data), 11, stream_pos);
 	t_write_all(pipe_fds[1], data, sizeof(data));
-	cqe = read_one(ring, kb);
+	read_one(ring, kb, &cqe);
 	T_EXPECT(cqe.res, sizeof(data));
 	buf = io_uring_kmbuf_cqe_buf(kb, &cqe, &bid);
 	T_ASSERT(buf != NULL);
@@ -58,7 +56,7 @@ static void expect_enobufs(struct io_uring *ring, struct io_uring_kmbuf *kb)
 
 	/* data is waiting, so only the missing buffer can fail the read */
 	t_write_all(pipe_fds[1], &c, 1);
-	cqe = read_one(ring, kb);
+	read_one(ring, kb, &cqe);
 	T_EXPECT(cqe.res, -ENOBUFS);
 	T_EXPECT(cqe.flags & IORING_CQE_F_BUFFER, 0);
 	T_EXPECT(io_uring_kmbuf_cqe_bid(&cqe), -ENOBUFS);
