@@ -6,7 +6,7 @@
 # As root, a test that leaves BUG/WARNING/Oops (or a KASAN, lockdep or
 # kmemleak report) in the kernel log fails too.
 #
-# usage: runtests.sh [-t seconds] test-program...
+# usage: [srcdir=DIR] runtests.sh [-t seconds] test-program...
 # With no programs, runs every executable listed in the TESTS variable of
 # the environment, or else every *.t program next to this script.
 
@@ -43,6 +43,10 @@ for t in "$@"; do
 	*/*) prog=$t ;;
 	*) prog=./$t ;;
 	esac
+	# scripts live in the source tree when building out of tree
+	if [ ! -e "$prog" ] && [ -n "$srcdir" ] && [ -e "$srcdir/$t" ]; then
+		prog=$srcdir/$t
+	fi
 	if [ $can_dmesg = 1 ]; then
 		echo "runtests: running $name" > /dev/kmsg 2>/dev/null
 		before=$(dmesg | wc -l)
