@@ -109,6 +109,16 @@ int io_uring_munmap_kmbuf(void *addr, size_t len)
 	return ret;
 }
 
+/* calloc() that leaves errno alone when it fails */
+static void *kmbuf_zalloc(size_t len)
+{
+	int saved_errno = errno;
+	void *ptr = calloc(1, len);
+
+	errno = saved_errno;
+	return ptr;
+}
+
 static bool kmbuf_bgid_mappable(int bgid)
 {
 	return bgid >= 0 && bgid <= IO_URING_KMBUF_MAX_BGID;
@@ -413,7 +423,7 @@ static struct io_uring_kmbuf *kmbuf_setup(struct io_uring *ring,
 		*err = ret;
 		return NULL;
 	}
-	kb = calloc(1, sizeof(*kb));
+	kb = kmbuf_zalloc(sizeof(*kb));
 	if (!kb) {
 		*err = -ENOMEM;
 		return NULL;

@@ -15,6 +15,7 @@
  * Functions that return a pointer report failure through 'int *err'.
  */
 
+#include <errno.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <liburing.h>
