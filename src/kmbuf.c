@@ -159,6 +159,9 @@ int io_uring_register_kmbuf_ring(struct io_uring *ring,
 {
 	if (!ring || flags)
 		return -EINVAL;
+	/* a group whose buffers could never be mapped is refused here */
+	if (reg && !kmbuf_bgid_mappable(reg->bgid))
+		return -EINVAL;
 	return kmbuf_register(ring, IORING_REGISTER_KMBUF_RING, reg, 1);
 }
 

@@ -63,6 +63,12 @@ static void test_thin_args(struct io_uring *ring)
 	errno = ERRNO_MARK;
 	T_EXPECT(io_uring_register_kmbuf_ring(ring, &reg, 1), -EINVAL);
 	T_EXPECT(io_uring_register_kmbuf_ring(NULL, &reg, 0), -EINVAL);
+	reg.buf_size = page;
+	reg.ring_entries = 4;
+	reg.bgid = IO_URING_KMBUF_MAX_BGID + 1;
+	T_EXPECT(io_uring_register_kmbuf_ring(ring, &reg, 0), -EINVAL);
+	reg.bgid = 65535;
+	T_EXPECT(io_uring_register_kmbuf_ring(ring, &reg, 0), -EINVAL);
 	T_EXPECT(io_uring_unregister_kmbuf_ring(ring, -1), -EINVAL);
 	T_EXPECT(io_uring_unregister_kmbuf_ring(ring, 65536), -EINVAL);
 	T_EXPECT(io_uring_unregister_kmbuf_ring(NULL, 0), -EINVAL);
