@@ -405,9 +405,7 @@ static int kmbuf_env_flags(unsigned int *flags)
 		*flags = (*flags & ~choice) | IO_URING_KMBUF_NO_EMULATION;
 	else if (!strcmp(env, "emulated"))
 		*flags = (*flags & ~choice) | IO_URING_KMBUF_FORCE_EMULATION;
-	else if (!strcmp(env, "auto"))
-		*flags &= ~choice;
-	else
+	else if (strcmp(env, "auto"))
 		return -EINVAL;
 	return 0;
 }
