@@ -14,7 +14,8 @@
 # build (this script, check-config.sh, config.fragment, patches/*.patch).
 # Environment: KMBUF_KERNEL_CACHE, KMBUF_KERNEL_JOBS (default nproc),
 # KMBUF_KERNEL_KEEP (trees kept in the cache, default 4),
-# KMBUF_KERNEL_VERBOSE=1 (show make output instead of logging it to a file).
+# KMBUF_KERNEL_VERBOSE=1 (show make output instead of logging it to a file),
+# KMBUF_KERNEL_FRESH=1 (unpack afresh instead of copying the newest tree).
 { # the whole script is parsed before it runs: editing it mid-run is safe
 set -euo pipefail
 export LC_ALL=C
@@ -93,22 +94,52 @@ if [[ $mode == build && -f $built_stamp && -x $dir/linux ]] &&
 fi
 
 # --- (c) unpack, git init, git am ---------------------------------------------
+srcver=$(dpkg-query -W -f='${Version}' "$srcpkg")
+pristine_subject="$srcpkg $srcver as shipped"
+
+# The most recently used complete tree of the same source version, if any:
+# starting from a copy of it, make rebuilds only what the changed patches and
+# options touch (minutes) instead of everything (10+ minutes).
+seed_tree() {
+	local d
+	for d in $(ls -1dt "$cache"/linux-* 2>/dev/null); do
+		[[ $d =~ /linux-[0-9a-f]{16}$ && $d != "$dir" && -f $d/.kmbuf-unpacked ]] || continue
+		[[ $(git -C "$d" log -1 --format=%s pristine 2>/dev/null) == "$pristine_subject" ]] || continue
+		echo "$d"
+		return
+	done
+}
+
 if [[ ! -f $dir/.kmbuf-unpacked ]]; then
 	rm -rf "$dir" "$dir.tmp"
-	log "unpacking $srctar into $dir"
-	mkdir -p "$dir.tmp"
-	tar -xJf "$srctar" -C "$dir.tmp" --strip-components=1 || die "unpacking $srctar failed"
-	cd "$dir.tmp"
-	git init -q -b main .
-	# no background "git gc --auto": it would repack the whole kernel and
-	# keep holding the cache lock (fd 9) long after this script
-	git config gc.auto 0
-	git config gc.autoDetach false
-	# Debian's top-level .gitignore ignores everything at the top level
-	# ("/*"), so add by force. New files in a patch need `git add -f` too.
-	git add -A -f .
-	git commit -q -m "$srcpkg $(dpkg-query -W -f='${Version}' "$srcpkg") as shipped"
-	git tag pristine
+	seed=$(seed_tree)
+	if [[ -n $seed && ${KMBUF_KERNEL_FRESH:-0} != 1 ]]; then
+		log "copying $seed to $dir (an incremental build from there)"
+		cp -a --reflink=auto "$seed" "$dir.tmp" || die "copying $seed failed"
+		cd "$dir.tmp"
+		rm -f .kmbuf-unpacked .kmbuf-built
+		git config gc.auto 0
+		git am --abort >/dev/null 2>&1 || true
+		# back to the pristine tree; git rewrites (and so re-dates for
+		# make) only the files that the old series had changed
+		git checkout -q -f main && git reset -q --hard pristine ||
+			die "cannot reset $dir.tmp to the pristine tree"
+	else
+		log "unpacking $srctar into $dir"
+		mkdir -p "$dir.tmp"
+		tar -xJf "$srctar" -C "$dir.tmp" --strip-components=1 || die "unpacking $srctar failed"
+		cd "$dir.tmp"
+		git init -q -b main .
+		# no background "git gc --auto": it would repack the whole kernel and
+		# keep holding the cache lock (fd 9) long after this script
+		git config gc.auto 0
+		git config gc.autoDetach false
+		# Debian's top-level .gitignore ignores everything at the top level
+		# ("/*"), so add by force. New files in a patch need `git add -f` too.
+		git add -A -f .
+		git commit -q -m "$pristine_subject"
+		git tag pristine
+	fi
 	for p in "${patches[@]}"; do
 		log "applying ${p#"$here"/}"
 		if ! git am -q "$p" >&2; then

@@ -36,12 +36,23 @@ mnt() { # type target [options]
 
 mnt proc /proc
 mnt sysfs /sys
-mnt devtmpfs /dev
+# the kernel may have mounted devtmpfs itself (DEVTMPFS_MOUNT)
+grep -q '^devtmpfs /dev ' /proc/mounts || mnt devtmpfs /dev
 mkdir -p /dev/pts /dev/shm 2>/dev/null
 mnt devpts /dev/pts
 mnt tmpfs /dev/shm mode=1777
-mnt tmpfs /tmp mode=1777
-mnt tmpfs /run mode=755
+# A guest tmpfs must not hide the tree or the run directory (a CI clone
+# may well live under /tmp): then the host's directory is used as it is.
+for dir in /tmp /run; do
+	case "$(cat "$run/cwd")/ $run/" in
+	"$dir"/*|*" $dir"/*)
+		say "not mounting tmpfs on $dir: the tree or run dir is there"
+		;;
+	*)
+		mnt tmpfs "$dir" mode=1777
+		;;
+	esac
+done
 mnt debugfs /sys/kernel/debug
 
 if command -v ip >/dev/null; then

@@ -16,6 +16,7 @@
 # Environment:
 #   KMBUF_UML_TIMEOUT  seconds for the whole guest run (default 900)
 #   KMBUF_UML_MEM      guest memory (default 1G)
+#   KMBUF_UML_LINUX    a UML binary to boot instead of what build.sh builds
 #   KMBUF_RUN_DIR      where run directories are made (default /var/tmp)
 #   KMBUF_KEEP_RUN=1   keep the run directory also when everything passed
 #   KMBUF_KMEMLEAK_WAIT seconds to wait before the final kmemleak scan (5)
@@ -38,7 +39,11 @@ die() {
 
 (($# > 0)) || set -- test/runtests.sh
 
-linux=$("$here/build.sh" | tail -n 1) || die "kernel build failed"
+if [[ -n ${KMBUF_UML_LINUX:-} ]]; then
+	linux=$KMBUF_UML_LINUX
+else
+	linux=$("$here/build.sh" | tail -n 1) || die "kernel build failed"
+fi
 [[ -x $linux ]] || die "build.sh did not give a kernel binary ('$linux')"
 
 if ! command -v ip >/dev/null; then
