@@ -110,10 +110,12 @@ while kill -0 "$uml_pid" 2>/dev/null; do
 	fi
 	sleep 0.1
 done
+uml_status=killed
 if ((timed_out)); then
 	cleanup
 else
 	wait "$uml_pid"
+	uml_status=$?
 	cleanup
 fi
 elapsed=$((SECONDS - start))
@@ -183,7 +185,7 @@ failed=$((failed + failures))
 
 rc=0
 [[ $status == 0 && $failed == 0 ]] || rc=1
-say "guest run took ${elapsed}s; command status ${status:-none}; console log: $console"
+say "guest run took ${elapsed}s; UML exit status $uml_status; command status ${status:-none}; console log: $console"
 if ((rc == 0)) && [[ ${KMBUF_KEEP_RUN:-0} != 1 ]]; then
 	rm -rf "$run"
 else
