@@ -110,6 +110,7 @@ seed_tree() {
 	done
 }
 
+seed_tip=
 if [[ ! -f $dir/.kmbuf-unpacked ]]; then
 	rm -rf "$dir" "$dir.tmp"
 	seed=$(seed_tree)
@@ -120,6 +121,11 @@ if [[ ! -f $dir/.kmbuf-unpacked ]]; then
 		rm -f .kmbuf-unpacked .kmbuf-built
 		git config gc.auto 0
 		git am --abort >/dev/null 2>&1 || true
+		# The index holds the old tree's inode numbers: refresh it
+		# (content compare) first, or the reset rewrites every file
+		# and make rebuilds everything.
+		git update-index -q --refresh >/dev/null || true
+		seed_tip=$(git rev-parse HEAD)
 		# back to the pristine tree; git rewrites (and so re-dates for
 		# make) only the files that the old series had changed
 		git checkout -q -f main && git reset -q --hard pristine ||
@@ -147,6 +153,16 @@ if [[ ! -f $dir/.kmbuf-unpacked ]]; then
 			die "${p#"$here"/} does not apply on top of the patches before it"
 		fi
 	done
+	if [[ -n ${seed_tip:-} ]]; then
+		# Files the old and the new series leave alike get their old
+		# dates back, so that make does not rebuild their users (patch
+		# 0001 changes headers that nearly every file includes).
+		while IFS= read -r f; do
+			if [[ -f $f && -f $seed/$f ]] && git diff --quiet "$seed_tip" HEAD -- "$f"; then
+				touch -r "$seed/$f" "$f"
+			fi
+		done < <(git diff --name-only pristine "$seed_tip")
+	fi
 	touch .kmbuf-unpacked
 	cd /
 	mv "$dir.tmp" "$dir"
