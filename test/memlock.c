@@ -1,0 +1,222 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Description: kmbuf regions are charged to RLIMIT_MEMLOCK for users
+ * without CAP_IPC_LOCK. A child drops to uid/gid 65534 with a small limit
+ * (so the test needs root to start): a group bigger than the limit gets
+ * -ENOMEM (thin wrapper and handle API), groups within it succeed up to
+ * exactly the limit, and the charge comes back on unregister (even with
+ * the buffers still mapped), on ring exit, and, for a group unregistered
+ * while a request holds one of its buffers, when that request completes.
+ */
+#include <errno.h>
+#include <grp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+
+#include "helpers.h"
+
+#define NOBODY		65534
+#define LIMIT_PAGES	64
+
+/* IORING_REGISTER_PBUF_STATUS (Linux 6.8), missing from liburing 2.3 */
+#define T_REGISTER_PBUF_STATUS	26
+struct t_buf_status {
+	__u32	buf_group;
+	__u32	head;
+	__u32	resv[8];
+};
+
+static unsigned int page;
+
+/* Register 'pages' one-page buffers at 'bgid' */
+static int reg(struct io_uring *ring, unsigned int pages, int bgid)
+{
+	struct io_uring_kmbuf_reg r = { };
+
+	r.buf_size = page;
+	r.ring_entries = pages;
+	r.bgid = (__u16) bgid;
+	return io_uring_register_kmbuf_ring(ring, &r, 0);
+}
+
+static int unreg(struct io_uring *ring, int bgid)
+{
+	return io_uring_unregister_kmbuf_ring(ring, bgid);
+}
+
+/*
+ * Ring exit frees the groups from a workqueue, after io_uring_queue_exit()
+ * returned: wait up to five seconds for the charge to come back.
+ */
+static int reg_eventually(struct io_uring *ring, unsigned int pages, int bgid)
+{
+	int ret, i;
+
+	for (i = 0; i < 500; i++) {
+		ret = reg(ring, pages, bgid);
+		if (ret != -ENOMEM)
+			break;
+		usleep(10000);
+	}
+	return ret;
+}
+
+static void test_limit(void)
+{
+	struct io_uring_kmbuf *kb;
+	struct io_uring ring;
+	int err;
+
+	t_ring_init(&ring, 4);
+	/* over the limit, with the thin wrapper and the handle API */
+	T_EXPECT(reg(&ring, 2 * LIMIT_PAGES, 1), -ENOMEM);
+	kb = io_uring_kmbuf_setup(&ring, 2 * LIMIT_PAGES, page, 1,
+				  IO_URING_KMBUF_NO_EMULATION, &err);
+	T_ASSERT(kb == NULL);
+	T_EXPECT(err, -ENOMEM);
+	/* the failures charged nothing: up to exactly the limit fits */
+	T_EXPECT(reg(&ring, LIMIT_PAGES / 2, 1), 0);
+	T_EXPECT(reg(&ring, LIMIT_PAGES / 2, 2), 0);
+	T_EXPECT(reg(&ring, 1, 3), -ENOMEM);
+	/* unregister gives the charge back */
+	T_EXPECT(unreg(&ring, 1), 0);
+	T_EXPECT(reg(&ring, LIMIT_PAGES / 4, 3), 0);
+	T_EXPECT(reg(&ring, LIMIT_PAGES / 4, 4), 0);
+	T_EXPECT(reg(&ring, 1, 5), -ENOMEM);
+	/* ring exit with groups registered gives it all back */
+	io_uring_queue_exit(&ring);
+
+	t_ring_init(&ring, 4);
+	T_EXPECT(reg_eventually(&ring, LIMIT_PAGES, 1), 0);
+	T_EXPECT(reg(&ring, 1, 2), -ENOMEM);
+	T_EXPECT(unreg(&ring, 1), 0);
+	/* the same through the handle API */
+	kb = io_uring_kmbuf_setup(&ring, LIMIT_PAGES, page, 1,
+				  IO_URING_KMBUF_NO_EMULATION, &err);
+	if (!kb)
+		t_fail("io_uring_kmbuf_setup within the limit: %s",
+		       strerror(-err));
+	T_EXPECT(reg(&ring, 1, 2), -ENOMEM);
+	T_EXPECT(io_uring_kmbuf_free(kb), 0);
+	T_EXPECT(reg(&ring, LIMIT_PAGES, 2), 0);
+	T_EXPECT(unreg(&ring, 2), 0);
+	io_uring_queue_exit(&ring);
+}
+
+/* A mapping that outlives the group does not keep the charge */
+static void test_mapped(void)
+{
+	struct io_uring ring;
+	void *bufs;
+	int err;
+
+	t_ring_init(&ring, 4);
+	T_EXPECT(reg(&ring, LIMIT_PAGES, 1), 0);
+	bufs = io_uring_mmap_kmbuf_bufs(&ring, 1, (size_t) LIMIT_PAGES * page,
+					PROT_READ | PROT_WRITE, &err);
+	if (!bufs)
+		t_fail("io_uring_mmap_kmbuf_bufs: %s", strerror(-err));
+	memset(bufs, 1, (size_t) LIMIT_PAGES * page);
+	T_EXPECT(unreg(&ring, 1), 0);
+	T_EXPECT(reg(&ring, LIMIT_PAGES, 2), 0);
+	T_EXPECT(unreg(&ring, 2), 0);
+	T_EXPECT(((unsigned char *) bufs)[LIMIT_PAGES * page - 1], 1);
+	T_EXPECT(io_uring_munmap_kmbuf(bufs, (size_t) LIMIT_PAGES * page), 0);
+	io_uring_queue_exit(&ring);
+}
+
+/*
+ * A read parked in io-wq holds a buffer, and so the region and its
+ * charge, past unregister, until it completes.
+ */
+static void test_inflight(void)
+{
+	struct t_buf_status st = { .buf_group = 1 };
+	struct io_uring_sqe *sqe;
+	struct io_uring_cqe cqe;
+	struct io_uring ring;
+	int fds[2], i;
+
+	t_ring_init(&ring, 4);
+	if (pipe(fds))
+		t_fail("pipe: %s", strerror(errno));
+	T_EXPECT(reg(&ring, LIMIT_PAGES / 2, 1), 0);
+	sqe = t_get_sqe(&ring);
+	io_uring_prep_read(sqe, fds[0], NULL, 0, 0);
+	sqe->flags |= IOSQE_BUFFER_SELECT | IOSQE_ASYNC;
+	sqe->buf_group = 1;
+	t_submit(&ring, 1);
+	for (i = 0; i < 5000; i++) {
+		if (syscall(__NR_io_uring_register, ring.ring_fd,
+			    T_REGISTER_PBUF_STATUS, &st, 1))
+			t_fail("IORING_REGISTER_PBUF_STATUS: %s",
+			       strerror(errno));
+		if (st.head == 1)
+			break;
+		usleep(1000);
+	}
+	T_EXPECT(st.head, 1);
+	T_EXPECT(unreg(&ring, 1), 0);
+	/* the old region is still charged */
+	T_EXPECT(reg(&ring, LIMIT_PAGES, 1), -ENOMEM);
+	T_EXPECT(reg(&ring, LIMIT_PAGES / 2, 1), 0);
+	T_EXPECT(unreg(&ring, 1), 0);
+	t_write_all(fds[1], "x", 1);
+	t_wait_cqe(&ring, &cqe);
+	T_EXPECT(cqe.res, 1);
+	T_EXPECT(io_uring_kmbuf_cqe_bid(&cqe), 0);
+	/* completion dropped the last reference, and the charge */
+	T_EXPECT(reg(&ring, LIMIT_PAGES, 1), 0);
+	T_EXPECT(unreg(&ring, 1), 0);
+	close(fds[0]);
+	close(fds[1]);
+	io_uring_queue_exit(&ring);
+}
+
+static void drop_privileges(void)
+{
+	struct rlimit rl;
+
+	rl.rlim_cur = rl.rlim_max = (rlim_t) LIMIT_PAGES * page;
+	if (setrlimit(RLIMIT_MEMLOCK, &rl))
+		t_fail("setrlimit: %s", strerror(errno));
+	if (setgroups(0, NULL) || setgid(NOBODY) || setuid(NOBODY))
+		t_fail("dropping to uid/gid %d: %s", NOBODY, strerror(errno));
+	T_EXPECT(geteuid(), NOBODY);
+}
+
+int main(void)
+{
+	int status;
+	pid_t pid;
+
+	t_init();
+	t_require_kmbuf_kernel();
+	if (geteuid() != 0)
+		t_skip("needs root to lower RLIMIT_MEMLOCK and drop to uid %d",
+		       NOBODY);
+	page = (unsigned int) t_page_size();
+
+	fflush(stdout);
+	pid = fork();
+	if (pid < 0)
+		t_fail("fork: %s", strerror(errno));
+	if (!pid) {
+		drop_privileges();
+		test_limit();
+		test_mapped();
+		test_inflight();
+		exit(T_EXIT_PASS);
+	}
+	if (waitpid(pid, &status, 0) != pid)
+		t_fail("waitpid: %s", strerror(errno));
+	if (!WIFEXITED(status))
+		t_fail("child died: status %#x", status);
+	return WEXITSTATUS(status);
+}
