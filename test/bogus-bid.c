@@ -20,27 +20,6 @@
 #define NR_BUFS		4
 #define BGID		3
 
-/* IORING_REGISTER_PBUF_STATUS (Linux 6.8), missing from liburing 2.3 */
-#define T_REGISTER_PBUF_STATUS	26
-struct t_buf_status {
-	__u32	buf_group;
-	__u32	head;
-	__u32	resv[8];
-};
-
-/* The kernel's head of group 'bgid' */
-static unsigned int ring_head(struct io_uring *ring, int bgid)
-{
-	struct t_buf_status st = { .buf_group = (__u32) bgid };
-	int ret;
-
-	ret = (int) syscall(__NR_io_uring_register, ring->ring_fd,
-			    T_REGISTER_PBUF_STATUS, &st, 1);
-	if (ret)
-		t_fail("IORING_REGISTER_PBUF_STATUS: %s", strerror(errno));
-	return st.head & 0xffff;
-}
-
 /* Queue an entry with whatever fields, bypassing the library's checks */
 static void put_entry(struct io_uring_kmbuf *kb, __u64 addr, __u32 len,
 		      unsigned int bid, int offset)
@@ -130,7 +109,7 @@ static void test_fresh_ring(struct io_uring *ring)
 		T_EXPECT(kb->br->bufs[i].len, kb->buf_size);
 		T_EXPECT(kb->br->bufs[i].addr, (__u64) i * kb->buf_size);
 	}
-	T_EXPECT(ring_head(ring, BGID), 0);
+	T_EXPECT(t_ring_head(ring, BGID), 0);
 	T_EXPECT(io_uring_kmbuf_free(kb), 0);
 }
 
@@ -150,7 +129,7 @@ static void test_bogus_pipe(struct io_uring *ring, unsigned int sqe_flags)
 	if (pipe(fds))
 		t_fail("pipe: %s", strerror(errno));
 	drain_group(ring, kb, fds);
-	head = ring_head(ring, BGID);
+	head = t_ring_head(ring, BGID);
 	T_EXPECT(head, NR_BUFS);
 
 	/* io_uring_kmbuf_recycle() is the safe path: it refuses these */
@@ -167,22 +146,22 @@ static void test_bogus_pipe(struct io_uring *ring, unsigned int sqe_flags)
 	t_write_all(fds[1], data, sizeof(data));
 	submit_read(ring, kb, fds[0], 0, sqe_flags);
 	expect_efault(ring);
-	T_EXPECT(ring_head(ring, BGID), (head + 1) & 0xffff);
+	T_EXPECT(t_ring_head(ring, BGID), (head + 1) & 0xffff);
 	submit_read(ring, kb, fds[0], 0, sqe_flags);
 	expect_efault(ring);
-	T_EXPECT(ring_head(ring, BGID), (head + 2) & 0xffff);
+	T_EXPECT(t_ring_head(ring, BGID), (head + 2) & 0xffff);
 
 	/* nothing was read by the failed requests */
 	submit_read(ring, kb, fds[0], 0, sqe_flags);
 	bid = expect_data(ring, kb, sizeof(data), 7, 0);
 	T_EXPECT(bid, NR_BUFS - 1);
-	T_EXPECT(ring_head(ring, BGID), (head + 3) & 0xffff);
+	T_EXPECT(t_ring_head(ring, BGID), (head + 3) & 0xffff);
 
 	/* the bogus entries are gone, not handed out again */
 	t_write_all(fds[1], data, 1);
 	submit_read(ring, kb, fds[0], 0, sqe_flags);
 	expect_enobufs(ring);
-	T_EXPECT(ring_head(ring, BGID), (head + 3) & 0xffff);
+	T_EXPECT(t_ring_head(ring, BGID), (head + 3) & 0xffff);
 
 	close(fds[0]);
 	close(fds[1]);

@@ -17,6 +17,7 @@
 #include <netinet/tcp.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 
 #include "helpers.h"
 
@@ -313,4 +314,22 @@ void t_pbuf_ring_free(struct io_uring *ring, struct io_uring_buf_ring *br,
 {
 	T_EXPECT(io_uring_unregister_buf_ring(ring, bgid), 0);
 	munmap(br, pbuf_ring_bytes(nentries));
+}
+
+/* IORING_REGISTER_PBUF_STATUS (Linux 6.8), missing from liburing 2.3 */
+#define T_REGISTER_PBUF_STATUS	26
+struct t_buf_status {
+	__u32	buf_group;
+	__u32	head;
+	__u32	resv[8];
+};
+
+unsigned int t_ring_head(struct io_uring *ring, int bgid)
+{
+	struct t_buf_status st = { .buf_group = (__u32) bgid };
+
+	if (syscall(__NR_io_uring_register, ring->ring_fd,
+		    T_REGISTER_PBUF_STATUS, &st, 1))
+		t_fail("IORING_REGISTER_PBUF_STATUS: %s", strerror(errno));
+	return st.head & 0xffff;
 }

@@ -80,6 +80,8 @@ int t_create_file(size_t len, unsigned int seed);
 /* A connected TCP pair on 127.0.0.1 */
 void t_tcp_pair(int fds[2]);
 size_t t_page_size(void);
+/* The kernel's head of group 'bgid' (IORING_REGISTER_PBUF_STATUS, 6.8+) */
+unsigned int t_ring_head(struct io_uring *ring, int bgid);
 /* An application-allocated pbuf ring, registered empty */
 struct io_uring_buf_ring *t_pbuf_ring_setup(struct io_uring *ring,
 					    unsigned int nentries, int bgid);

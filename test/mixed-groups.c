@@ -27,14 +27,6 @@
 #define PB_SIZE		256
 #define CL_SIZE		128
 
-/* IORING_REGISTER_PBUF_STATUS (Linux 6.8), missing from liburing 2.3 */
-#define T_REGISTER_PBUF_STATUS	26
-struct t_buf_status {
-	__u32	buf_group;
-	__u32	head;
-	__u32	resv[8];
-};
-
 struct groups {
 	struct io_uring *ring;
 	struct io_uring_kmbuf *kb;
@@ -52,16 +44,6 @@ struct groups {
 	unsigned int taken[3][NR_BUFS];
 	unsigned int nr_taken[3];
 };
-
-static unsigned int ring_head(struct io_uring *ring, int bgid)
-{
-	struct t_buf_status st = { .buf_group = (__u32) bgid };
-
-	if (syscall(__NR_io_uring_register, ring->ring_fd,
-		    T_REGISTER_PBUF_STATUS, &st, 1))
-		t_fail("IORING_REGISTER_PBUF_STATUS: %s", strerror(errno));
-	return st.head & 0xffff;
-}
 
 static int group_bgid(int g)
 {
@@ -214,8 +196,8 @@ static void check_read(struct groups *gr, int g,
 /* One read at a time, cycling over the groups */
 static void test_interleaved(struct groups *gr)
 {
-	unsigned int km_head = ring_head(gr->ring, KM_BGID);
-	unsigned int pb_head = ring_head(gr->ring, PB_BGID);
+	unsigned int km_head = t_ring_head(gr->ring, KM_BGID);
+	unsigned int pb_head = t_ring_head(gr->ring, PB_BGID);
 	char data[100];
 	int fds[2], i;
 
@@ -233,8 +215,8 @@ static void test_interleaved(struct groups *gr)
 		T_EXPECT(cqe.user_data, i);
 		check_read(gr, g, &cqe, len, (unsigned int) i);
 	}
-	T_EXPECT(ring_head(gr->ring, KM_BGID), (km_head + NR_BUFS) & 0xffff);
-	T_EXPECT(ring_head(gr->ring, PB_BGID), (pb_head + NR_BUFS) & 0xffff);
+	T_EXPECT(t_ring_head(gr->ring, KM_BGID), (km_head + NR_BUFS) & 0xffff);
+	T_EXPECT(t_ring_head(gr->ring, PB_BGID), (pb_head + NR_BUFS) & 0xffff);
 	close(fds[0]);
 	close(fds[1]);
 	refill_groups(gr);
@@ -288,7 +270,7 @@ static void expect_refused(struct groups *gr, const char *what,
 		       cqe.res);
 	T_EXPECT(cqe.flags & IORING_CQE_F_BUFFER, 0);
 	/* nothing consumed */
-	T_EXPECT(ring_head(gr->ring, KM_BGID), head);
+	T_EXPECT(t_ring_head(gr->ring, KM_BGID), head);
 }
 
 /* A recv from the kmbuf group gets the next bid and the bytes */
@@ -317,9 +299,9 @@ static void test_refusals(struct groups *gr, struct io_uring *ring)
 	/* one buffer taken, so the head is not at its start */
 	t_fill(data, sizeof(data), 200, 0);
 	T_EXPECT(send(sv[0], data, sizeof(data), 0), sizeof(data));
-	pb_head = ring_head(ring, PB_BGID);
+	pb_head = t_ring_head(ring, PB_BGID);
 	recv_expect(gr, sv[1], sizeof(data), 200);
-	head = ring_head(ring, KM_BGID);
+	head = t_ring_head(ring, KM_BGID);
 
 	/* data is waiting: a refusal must not take it or a buffer */
 	t_fill(data, sizeof(data), 201, 0);
@@ -373,10 +355,10 @@ static void test_refusals(struct groups *gr, struct io_uring *ring)
 
 	/* the waiting data goes to the bid after the one taken before */
 	recv_expect(gr, sv[1], sizeof(data), 201);
-	T_EXPECT(ring_head(ring, KM_BGID), (head + 1) & 0xffff);
+	T_EXPECT(t_ring_head(ring, KM_BGID), (head + 1) & 0xffff);
 
 	/* the pbuf group was not disturbed either */
-	T_EXPECT(ring_head(ring, PB_BGID), pb_head);
+	T_EXPECT(t_ring_head(ring, PB_BGID), pb_head);
 	close(sv[0]);
 	close(sv[1]);
 	refill_groups(gr);

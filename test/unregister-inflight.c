@@ -33,14 +33,6 @@
 #define NR_BUFS		4
 #define NR_PARKED	3
 
-/* IORING_REGISTER_PBUF_STATUS (Linux 6.8), missing from liburing 2.3 */
-#define T_REGISTER_PBUF_STATUS	26
-struct t_buf_status {
-	__u32	buf_group;
-	__u32	head;
-	__u32	resv[8];
-};
-
 enum how { BY_UNREGISTER, BY_FREE };
 
 static const char *how_name(enum how how)
@@ -49,28 +41,18 @@ static const char *how_name(enum how how)
 		"io_uring_unregister_kmbuf_ring";
 }
 
-static unsigned int ring_head(struct io_uring *ring, int bgid)
-{
-	struct t_buf_status st = { .buf_group = (__u32) bgid };
-
-	if (syscall(__NR_io_uring_register, ring->ring_fd,
-		    T_REGISTER_PBUF_STATUS, &st, 1))
-		t_fail("IORING_REGISTER_PBUF_STATUS: %s", strerror(errno));
-	return st.head & 0xffff;
-}
-
 /* Wait until io-wq has taken 'want' buffers off the group */
 static void wait_head(struct io_uring *ring, int bgid, unsigned int want)
 {
 	int i;
 
 	for (i = 0; i < 5000; i++) {
-		if (ring_head(ring, bgid) == want)
+		if (t_ring_head(ring, bgid) == want)
 			return;
 		usleep(1000);
 	}
 	t_fail("the kernel's head of group %d stayed at %u, want %u", bgid,
-	       ring_head(ring, bgid), want);
+	       t_ring_head(ring, bgid), want);
 }
 
 /* Fail if a CQE is there: the parked requests must still be parked */
@@ -166,7 +148,7 @@ static void test_inline_read(struct io_uring *ring, enum how how)
 		submit_read(ring, fds[i][0], 0, (__u64) i);
 	}
 	expect_no_cqe(ring);
-	T_EXPECT(ring_head(ring, BGID), 0);
+	T_EXPECT(t_ring_head(ring, BGID), 0);
 	drop_group(kb, how);
 	for (i = 0; i < NR_PARKED; i++) {
 		t_fill(data, sizeof(data), (unsigned int) i, 0);
@@ -226,7 +208,7 @@ static void test_async_read(struct io_uring *ring, enum how how)
 	drop_group(kb, how);
 	/* the bgid is free at once; the old region lives on */
 	kb2 = t_kb_setup(ring, T_BACKEND_KERNEL, NR_BUFS, bs, BGID);
-	T_EXPECT(ring_head(ring, BGID), 0);
+	T_EXPECT(t_ring_head(ring, BGID), 0);
 	expect_no_cqe(ring);
 
 	for (i = 0; i < NR_PARKED; i++) {
@@ -257,7 +239,7 @@ static void test_async_read(struct io_uring *ring, enum how how)
 	for (j = 0; j < NR_BUFS * bs; j++)
 		if (((unsigned char *) kb2->base)[j])
 			t_fail("byte %zu of the new group was written", j);
-	T_EXPECT(ring_head(ring, BGID), 0);
+	T_EXPECT(t_ring_head(ring, BGID), 0);
 	if (how == BY_UNREGISTER)
 		free_mappings_only(kb);
 
@@ -290,7 +272,7 @@ static void test_recv(struct io_uring *ring, bool async, enum how how)
 	if (async)
 		wait_head(ring, BGID, 1);
 	expect_no_cqe(ring);
-	T_EXPECT(ring_head(ring, BGID), async ? 1 : 0);
+	T_EXPECT(t_ring_head(ring, BGID), async ? 1 : 0);
 	drop_group(kb, how);
 	t_fill(data, sizeof(data), 40, 0);
 	T_EXPECT(send(sv[0], data, sizeof(data), 0), sizeof(data));
