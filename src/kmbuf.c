@@ -124,6 +124,12 @@ static bool kmbuf_bgid_mappable(int bgid)
 	return bgid >= 0 && bgid <= IO_URING_KMBUF_MAX_BGID;
 }
 
+static bool kmbuf_entries_valid(unsigned int nentries)
+{
+	return nentries && !(nentries & (nentries - 1)) &&
+	       nentries <= IO_URING_KMBUF_MAX_ENTRIES;
+}
+
 static size_t kmbuf_ring_bytes(unsigned int nentries)
 {
 	size_t page = kmbuf_page_size();
@@ -140,8 +146,7 @@ static size_t kmbuf_ring_bytes(unsigned int nentries)
 static int kmbuf_check_args(unsigned int nentries, unsigned int buf_size,
 			    int bgid, size_t *area_size)
 {
-	if (!nentries || (nentries & (nentries - 1)) ||
-	    nentries > IO_URING_KMBUF_MAX_ENTRIES)
+	if (!kmbuf_entries_valid(nentries))
 		return -EINVAL;
 	if (!buf_size || buf_size % kmbuf_page_size())
 		return -EINVAL;
@@ -208,9 +213,8 @@ struct io_uring_buf_ring *io_uring_mmap_kmbuf_ring(struct io_uring *ring,
 {
 	__u64 off;
 
-	if (!ring || !kmbuf_bgid_mappable(bgid) || !nentries ||
-	    (nentries & (nentries - 1)) ||
-	    nentries > IO_URING_KMBUF_MAX_ENTRIES) {
+	if (!ring || !kmbuf_bgid_mappable(bgid) ||
+	    !kmbuf_entries_valid(nentries)) {
 		*err = -EINVAL;
 		return NULL;
 	}
