@@ -8,7 +8,7 @@ set -e
 cd "$(dirname "$0")/.."
 
 deps="autoconf automake libtool autoconf-archive pkg-config make gcc g++
-liburing-dev valgrind"
+liburing-dev valgrind mandoc groff-base"
 
 missing=""
 for p in $deps; do
