@@ -16,6 +16,11 @@
 
 #include "liburing/kmbuf.h"
 
+/* an enumerator in the headers that have it (Linux 6.3, liburing 2.4) */
+#if !HAVE_DECL_IORING_REGISTER_USE_REGISTERED_RING
+#define IORING_REGISTER_USE_REGISTERED_RING	(1U << 31)
+#endif
+
 #ifndef __NR_io_uring_register
 #define __NR_io_uring_register		427
 #endif

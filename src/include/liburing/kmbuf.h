@@ -53,9 +53,6 @@ extern "C" {
 #define IOU_PBUF_RING_MMAP		1
 #endif
 #endif
-#ifndef IORING_REGISTER_USE_REGISTERED_RING
-#define IORING_REGISTER_USE_REGISTERED_RING	(1U << 31)
-#endif
 
 /* Limits of the kmbuf ABI */
 #define IO_URING_KMBUF_MAX_ENTRIES	32768U
