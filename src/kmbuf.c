@@ -30,9 +30,6 @@
 
 #define KMBUF_HUGE_PAGE_SIZE		(2UL * 1024 * 1024)
 
-/* kb->flags */
-#define KB_HUGETLB			0x01
-
 _Static_assert(sizeof(struct io_uring_kmbuf_reg) == 40,
 	       "io_uring_kmbuf_reg must be 40 bytes");
 _Static_assert(offsetof(struct io_uring_kmbuf_reg, ring_addr) == 0 &&
@@ -352,7 +349,6 @@ static void *kmbuf_alloc_area(struct io_uring_kmbuf *kb, bool huge, int *err)
 				 err);
 		if (ptr) {
 			kb->area_size = len;
-			kb->flags |= KB_HUGETLB;
 			return ptr;
 		}
 	}
