@@ -335,9 +335,14 @@ static int kmbuf_setup_kernel(struct io_uring_kmbuf *kb)
 	return 0;
 }
 
+/*
+ * The emulated area and ring are shared mappings, as the kernel backend's
+ * are: after fork() parent and child see the same buffers, and a bid either
+ * of them gives back reaches the kernel's copy of the ring.
+ */
 static void *kmbuf_alloc_area(struct io_uring_kmbuf *kb, bool huge, int *err)
 {
-	const int flags = MAP_PRIVATE | MAP_ANONYMOUS;
+	const int flags = MAP_SHARED | MAP_ANONYMOUS;
 	const int prot = PROT_READ | PROT_WRITE;
 	void *ptr;
 
@@ -373,7 +378,7 @@ static int kmbuf_setup_emulated(struct io_uring_kmbuf *kb, bool huge)
 	if (!kb->base)
 		return ret;
 	kb->br = kmbuf_mmap(NULL, kb->ring_size, PROT_READ | PROT_WRITE,
-			    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0, &ret);
+			    MAP_SHARED | MAP_ANONYMOUS, -1, 0, &ret);
 	if (!kb->br)
 		goto err_area;
 	io_uring_buf_ring_init(kb->br);
