@@ -25,9 +25,6 @@
 #define __NR_io_uring_register		427
 #endif
 
-/* liburing sets this bit of ring->int_flags after io_uring_register_ring_fd() */
-#define KMBUF_INT_FLAG_REG_RING		1
-
 #define KMBUF_HUGE_PAGE_SIZE		(2UL * 1024 * 1024)
 
 _Static_assert(sizeof(struct io_uring_kmbuf_reg) == 40,
@@ -60,6 +57,14 @@ static size_t kmbuf_page_size(void)
  * The io_uring_register() syscall, returning -errno and leaving the
  * caller's errno alone. Uses the registered ring fd when the real one has
  * been closed.
+ *
+ * Only liburing's public fields say which: every liburing release keeps the
+ * real fd in ring_fd (-1 once io_uring_close_ring_fd() closed it, or for a
+ * ring set up with only a registered fd) and the fd that io_uring_enter()
+ * takes in enter_ring_fd, which is the registered index once the ring fd
+ * is registered and ring_fd again (so -1) after it is unregistered. How
+ * liburing marks a registered ring in its private int_flags has changed
+ * between releases, so that is never looked at.
  */
 static int kmbuf_register(struct io_uring *ring, unsigned int opcode,
 			  void *arg, unsigned int nr_args)
@@ -69,7 +74,7 @@ static int kmbuf_register(struct io_uring *ring, unsigned int opcode,
 	long ret;
 
 	if (fd < 0) {
-		if (!(ring->int_flags & KMBUF_INT_FLAG_REG_RING))
+		if (ring->enter_ring_fd < 0)
 			return -EBADF;
 		fd = ring->enter_ring_fd;
 		opcode |= IORING_REGISTER_USE_REGISTERED_RING;
