@@ -6,6 +6,8 @@
 #   - mounts proc, sys, dev, debugfs and guest tmpfs on /tmp, /run, /dev/shm
 #     (so tests do not write into the host's),
 #   - brings up the loopback interface,
+#   - mounts the ext4 disk run-tests.sh gives as ubd0 (/dev/ubda), if any,
+#     at $KMBUF_RUN/ext4 and exports that path as KMBUF_EXT4_DIR,
 #   - runs $KMBUF_RUN/cmd from the repository root with its output to
 #     $KMBUF_RUN/output,
 #   - lets kmemleak scan if it is enabled, into $KMBUF_RUN/kmemleak,
@@ -20,6 +22,7 @@ run=${KMBUF_RUN:?KMBUF_RUN is not set}
 say() { echo "kmbuf-init: $*"; }
 
 power_off() {
+	[[ -n ${KMBUF_EXT4_DIR:-} ]] && umount "$KMBUF_EXT4_DIR"
 	sync
 	echo o >/proc/sysrq-trigger
 	sleep 5
@@ -64,6 +67,19 @@ hostname kmbuf-uml 2>/dev/null
 
 [[ -f $run/env ]] && . "$run/env"
 cd "$(cat "$run/cwd")" || { echo 125 >"$run/status"; power_off; }
+
+# The ext4 disk run-tests.sh attaches as ubd0, if any: mounted in the run
+# directory (an empty directory on the host), its path exported to tests.
+unset KMBUF_EXT4_DIR
+ext4_dir=$run/ext4
+if [[ -b /dev/ubda ]]; then
+	if mkdir -p "$ext4_dir" && mount -t ext4 /dev/ubda "$ext4_dir" &&
+		chmod 1777 "$ext4_dir"; then
+		export KMBUF_EXT4_DIR=$ext4_dir
+	else
+		say "cannot mount /dev/ubda (ext4) on $ext4_dir"
+	fi
+fi
 
 kmemleak=/sys/kernel/debug/kmemleak
 if [[ -w $kmemleak ]]; then

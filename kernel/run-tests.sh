@@ -17,6 +17,7 @@
 #   KMBUF_UML_TIMEOUT  seconds for the whole guest run (default 900)
 #   KMBUF_UML_MEM      guest memory (default 1G)
 #   KMBUF_UML_LINUX    a UML binary to boot instead of what build.sh builds
+#   KMBUF_UML_DISK_MIB size of the guest's ext4 disk in MiB (default 64)
 #   KMBUF_RUN_DIR      where run directories are made (default /var/tmp)
 #   KMBUF_KEEP_RUN=1   keep the run directory also when everything passed
 #   KMBUF_KMEMLEAK_WAIT seconds to wait before the final kmemleak scan (5)
@@ -71,6 +72,29 @@ while IFS= read -r name; do
 done < <(compgen -e | grep -E '^(KMBUF_|TEST_|LIBURING_)' |
 	grep -vE '^KMBUF_(RUN|RUN_DIR|UML_.*|KEEP_RUN|KERNEL_.*)$') >"$run/env"
 
+# A block device for tests that need a disk-backed file system
+# (odirect-kernel.t): a sparse ext4 image in the run directory, attached as
+# the guest's ubd0 (/dev/ubda); guest-init.sh mounts it and exports the
+# mount point as KMBUF_EXT4_DIR. Without mkfs.ext4 the guest gets no disk.
+disk_args=()
+disk=$run/ext4.img
+PATH=$PATH:/usr/sbin:/sbin
+if ! command -v mkfs.ext4 >/dev/null; then
+	say "installing e2fsprogs (mkfs.ext4 makes the guest's ext4 disk)"
+	{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+		apt-get install -y -qq --no-install-recommends e2fsprogs; } >&2 ||
+		say "could not install e2fsprogs; the guest gets no ext4 disk"
+fi
+if command -v mkfs.ext4 >/dev/null &&
+	truncate -s "${KMBUF_UML_DISK_MIB:-64}M" "$disk" &&
+	mkfs.ext4 -q -F -b 4096 -L kmbuf -E lazy_itable_init=0,lazy_journal_init=0 \
+		"$disk" >&2; then
+	disk_args=("ubd0=$disk")
+else
+	say "no ext4 disk for the guest; tests that need one will skip"
+	rm -f "$disk"
+fi
+
 # UML's memory file goes to TMPDIR: tmpfs is best, any writable dir works.
 uml_tmp=/dev/shm
 [[ -d $uml_tmp && -w $uml_tmp ]] || uml_tmp=$run
@@ -95,7 +119,7 @@ start=$SECONDS
 TMPDIR=$uml_tmp setsid "$linux" \
 	mem="$mem" rootfstype=hostfs rootflags=/ rw \
 	init="$here/guest-init.sh" KMBUF_RUN="$run" \
-	uml_dir="$run/uml" umid=kmbuf \
+	uml_dir="$run/uml" umid=kmbuf "${disk_args[@]}" \
 	con=null con0=null,fd:1 ssl=null \
 	</dev/null >"$console" 2>&1 &
 uml_pid=$!
