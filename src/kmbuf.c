@@ -165,6 +165,23 @@ static int kmbuf_check_args(unsigned int nentries, unsigned int buf_size,
 	return 0;
 }
 
+/*
+ * What the private probe found, cached for the process. Opcodes 38 and 39
+ * are not reserved upstream, so they reach a caller's ring only once a ring
+ * of the library's own has shown that they mean kmbuf registration.
+ */
+enum {
+	KMBUF_PROBE_UNKNOWN	= 0,
+	/* anything but the kmbuf ABI behind opcode 38 */
+	KMBUF_PROBE_NONE,
+	/* registration and the buffer mapping, no ring to recycle through */
+	KMBUF_PROBE_ABI,
+	/* all the handle API needs: the ring maps and holds every bid */
+	KMBUF_PROBE_FULL,
+};
+
+static int kmbuf_probe_level(void);
+
 int io_uring_register_kmbuf_ring(struct io_uring *ring,
 				 struct io_uring_kmbuf_reg *reg,
 				 unsigned int flags)
@@ -174,6 +191,8 @@ int io_uring_register_kmbuf_ring(struct io_uring *ring,
 	/* a group whose buffers could never be mapped is refused here */
 	if (reg && !kmbuf_bgid_mappable(reg->bgid))
 		return -EINVAL;
+	if (kmbuf_probe_level() < KMBUF_PROBE_ABI)
+		return -EOPNOTSUPP;
 	return kmbuf_register(ring, IORING_REGISTER_KMBUF_RING, reg, 1);
 }
 
@@ -183,6 +202,8 @@ int io_uring_unregister_kmbuf_ring(struct io_uring *ring, int bgid)
 
 	if (!ring || bgid < 0 || bgid > UINT16_MAX)
 		return -EINVAL;
+	if (kmbuf_probe_level() < KMBUF_PROBE_ABI)
+		return -EOPNOTSUPP;
 	reg.bgid = (__u16) bgid;
 	return kmbuf_register(ring, IORING_UNREGISTER_KMBUF_RING, &reg, 1);
 }
@@ -315,6 +336,8 @@ static int kmbuf_setup_kernel(struct io_uring_kmbuf *kb)
 {
 	int ret;
 
+	if (kmbuf_probe_level() < KMBUF_PROBE_FULL)
+		return -EOPNOTSUPP;
 	kb->base = kmbuf_kernel_register_map(kb->ring, kb->buf_size,
 					     kb->nentries, kb->bgid,
 					     kb->area_size, &ret);
@@ -456,9 +479,10 @@ static struct io_uring_kmbuf *kmbuf_setup(struct io_uring *ring,
 	if (!(flags & IO_URING_KMBUF_FORCE_EMULATION)) {
 		ret = kmbuf_setup_kernel(kb);
 		/*
-		 * The arguments passed our own checks, so EINVAL here is a
-		 * kernel that does not know the opcode (or refuses this
-		 * group's size): only that and EOPNOTSUPP fall back.
+		 * The probe has shown a kmbuf kernel and the arguments passed
+		 * our own checks, so EINVAL here is a group the kernel
+		 * refuses (too large for it): only that and EOPNOTSUPP fall
+		 * back; EEXIST, ENOMEM and the like are the caller's.
 		 */
 		if (ret == -EINVAL)
 			ret = -EOPNOTSUPP;
@@ -525,22 +549,93 @@ int io_uring_kmbuf_free(struct io_uring_kmbuf *kb)
 	return ret;
 }
 
-int io_uring_kmbuf_probe(void)
+/*
+ * The probe proper, on a ring of its own that nothing else uses: register a
+ * group of two one-page buffers with opcode 38, map exactly the two pages
+ * at the kmbuf offset (one page more must be refused), map the ring and
+ * find both bids in order, and unregister with opcode 39 (a second time
+ * must find nothing). Whatever a kernel that gives these opcodes another
+ * meaning does to the private ring dies with it.
+ */
+static int kmbuf_probe_ring(struct io_uring *ring)
 {
-	struct io_uring_kmbuf *kb;
-	struct io_uring ring;
+	const unsigned int nr = 2;
+	unsigned int page = (unsigned int) kmbuf_page_size();
+	struct io_uring_kmbuf_reg reg = { };
+	struct io_uring_buf_ring *br = NULL;
+	int level = KMBUF_PROBE_NONE;
+	void *bufs = NULL, *extra;
 	int ret;
 
-	ret = io_uring_queue_init(1, &ring, 0);
-	if (ret < 0)
-		return ret;
-	/* a private ring, so no group of the caller's can be in the way */
-	kb = kmbuf_setup(&ring, 1, (unsigned int) kmbuf_page_size(), 0,
-			 IO_URING_KMBUF_NO_EMULATION, &ret);
-	if (kb)
-		ret = io_uring_kmbuf_free(kb);
+	reg.buf_size = page;
+	reg.ring_entries = nr;
+	reg.bgid = 0;
+	if (kmbuf_register(ring, IORING_REGISTER_KMBUF_RING, &reg, 1) != 0)
+		return KMBUF_PROBE_NONE;
+	bufs = kmbuf_mmap_ring_fd(ring, (size_t) nr * page,
+				  PROT_READ | PROT_WRITE,
+				  IORING_OFF_KMBUF_RING, &ret);
+	if (!bufs)
+		goto out;
+	extra = kmbuf_mmap_ring_fd(ring, (size_t) (nr + 1) * page,
+				   PROT_READ | PROT_WRITE,
+				   IORING_OFF_KMBUF_RING, &ret);
+	if (extra) {
+		io_uring_munmap_kmbuf(extra, (size_t) (nr + 1) * page);
+		goto out;
+	}
+	level = KMBUF_PROBE_ABI;
+	br = kmbuf_mmap_ring_fd(ring, kmbuf_ring_bytes(nr),
+				PROT_READ | PROT_WRITE, IORING_OFF_PBUF_RING,
+				&ret);
+	if (br && kmbuf_ring_is_fresh(br, nr))
+		level = KMBUF_PROBE_FULL;
+out:
+	if (br)
+		io_uring_munmap_kmbuf(br, kmbuf_ring_bytes(nr));
+	if (bufs)
+		io_uring_munmap_kmbuf(bufs, (size_t) nr * page);
+	reg.buf_size = 0;
+	reg.ring_entries = 0;
+	if (kmbuf_register(ring, IORING_UNREGISTER_KMBUF_RING, &reg, 1) != 0 ||
+	    kmbuf_register(ring, IORING_UNREGISTER_KMBUF_RING, &reg, 1) !=
+	    -ENOENT)
+		level = KMBUF_PROBE_NONE;
+	return level;
+}
+
+/*
+ * The cached answer, or a fresh probe. Threads that race here may each
+ * run the probe; they find the same thing, and the answer is stored once
+ * complete. A private ring that cannot even be created leaves nothing
+ * cached (it may be a passing shortage) and counts as no kmbuf for now.
+ */
+static int kmbuf_probe_level(void)
+{
+	static int cached = KMBUF_PROBE_UNKNOWN;
+	struct io_uring ring;
+	int saved_errno;
+	int level;
+
+	level = __atomic_load_n(&cached, __ATOMIC_ACQUIRE);
+	if (level != KMBUF_PROBE_UNKNOWN)
+		return level;
+	/* liburing's setup and teardown may leave errno changed */
+	saved_errno = errno;
+	if (io_uring_queue_init(1, &ring, 0) < 0) {
+		errno = saved_errno;
+		return KMBUF_PROBE_NONE;
+	}
+	level = kmbuf_probe_ring(&ring);
 	io_uring_queue_exit(&ring);
-	return ret;
+	errno = saved_errno;
+	__atomic_store_n(&cached, level, __ATOMIC_RELEASE);
+	return level;
+}
+
+int io_uring_kmbuf_probe(void)
+{
+	return kmbuf_probe_level() == KMBUF_PROBE_FULL ? 0 : -EOPNOTSUPP;
 }
 
 const char *io_uring_kmbuf_backend_name(int backend)
