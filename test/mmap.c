@@ -2,9 +2,13 @@
 /*
  * Description: mapping a kmbuf group's buffers at IORING_OFF_KMBUF_RING and
  * its ring at IORING_OFF_PBUF_RING: sizes, bgid/offset mismatches, initial
- * contents, and mappings that outlive the group.
+ * contents, and mappings that outlive the group. On any kernel: the errno
+ * of a mapping of a group that has nothing mappable (ENOMEM from a stock
+ * kernel, EINVAL from the project's kernel at the kmbuf offset), and that
+ * io_uring_mmap_kmbuf_ring() maps a kernel-allocated pbuf ring too.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -152,11 +156,65 @@ static void test_after_exit(void)
 	T_EXPECT(io_uring_munmap_kmbuf(bufs, NR * page), 0);
 }
 
+/* What the mappings answer on every kernel, kmbuf or not */
+static void test_any_kernel(void)
+{
+	struct io_uring_kmbuf_reg r = { };
+	struct io_uring_buf_ring *br, *pbr;
+	struct io_uring ring;
+	bool kmbuf;
+	int ret;
+
+	t_ring_init(&ring, 2);
+	kmbuf = reg(&ring, page, NR, 9) == 0;
+	if (kmbuf)
+		T_EXPECT(io_uring_unregister_kmbuf_ring(&ring, 9), 0);
+
+	/*
+	 * Nothing registered: a stock kernel fails every unknown offset or
+	 * group with ENOMEM; the project's kernel answers the kmbuf offset
+	 * with EINVAL. The pbuf ring offset is ENOMEM on both.
+	 */
+	expect_map_fails(&ring, 9, page, kmbuf ? -EINVAL : -ENOMEM);
+	ret = 1;
+	T_ASSERT(io_uring_mmap_kmbuf_ring(&ring, 9, NR, &ret) == NULL);
+	T_EXPECT(ret, -ENOMEM);
+	/* a ring in application memory has no mapping either */
+	pbr = t_pbuf_ring_setup(&ring, NR, 9);
+	ret = 1;
+	T_ASSERT(io_uring_mmap_kmbuf_ring(&ring, 9, NR, &ret) == NULL);
+	T_EXPECT(ret, -ENOMEM);
+	expect_map_fails(&ring, 9, page, kmbuf ? -EINVAL : -ENOMEM);
+	t_pbuf_ring_free(&ring, pbr, NR, 9);
+
+	/* a pbuf ring the kernel allocated (IOU_PBUF_RING_MMAP, 6.4) maps */
+	r.ring_entries = NR;
+	r.bgid = 9;
+	r.flags = IOU_PBUF_RING_MMAP;
+	ret = io_uring_register_buf_ring(&ring, (struct io_uring_buf_reg *) &r,
+					 0);
+	if (ret == -EINVAL) {
+		printf("no IOU_PBUF_RING_MMAP (Linux 6.4): not checked\n");
+	} else {
+		T_EXPECT(ret, 0);
+		br = io_uring_mmap_kmbuf_ring(&ring, 9, NR, &ret);
+		T_ASSERT(br != NULL);
+		T_EXPECT(ret, 0);
+		/* an ordinary pbuf ring starts empty */
+		T_EXPECT(br->tail, 0);
+		T_EXPECT(io_uring_munmap_kmbuf(br, page), 0);
+		T_EXPECT(io_uring_unregister_buf_ring(&ring, 9), 0);
+	}
+	io_uring_queue_exit(&ring);
+}
+
 int main(void)
 {
 	struct io_uring ring;
 
 	t_init();
+	page = t_page_size();
+	test_any_kernel();
 	t_require_kmbuf_registration();
 	page = t_page_size();
 	t_ring_init(&ring, 4);
