@@ -1,17 +1,22 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * kmbuf-echo: a TCP echo server that receives into a kernel-managed buffer
- * ring and sends each buffer back from where it landed, recycling it once
- * the send is done; and a client that streams checksummed data through it.
+ * ring with one multishot receive per connection and sends each buffer back
+ * from where it landed, recycling it once the send is done; and a client
+ * that streams checksummed data through it.
  *
  *   kmbuf-echo server [-p port] [-c conns] [-b buf_kib] [-n nr_bufs]
  *   kmbuf-echo client [-p port] [-s bytes]
- *   kmbuf-echo selftest [-s bytes] [-b buf_kib] [-n nr_bufs]
+ *   kmbuf-echo selftest [-k clients] [-s bytes] [-b buf_kib] [-n nr_bufs]
  *
- * The server listens on 127.0.0.1 only. It keeps one receive armed per
- * connection; when the group runs dry the receive fails with ENOBUFS,
- * which is counted as a stall and re-armed once a send gives a buffer
- * back. selftest runs both ends in one process on an ephemeral port.
+ * The server listens on 127.0.0.1 only. A multishot receive posts one CQE
+ * per buffer it fills, with IORING_CQE_F_MORE while it stays armed. When
+ * the group runs dry it ends with -ENOBUFS and no F_MORE: the data it could
+ * not take stays in the socket, and the server arms it again as soon as a
+ * send gives a buffer back (each such end is counted as a stall). A
+ * receive can also end with res 0 (end of stream) and still carry a
+ * buffer; that buffer is given back too. selftest runs the server and
+ * 'clients' concurrent clients in one process on an ephemeral port.
  * LIBURING_KMBUF_BACKEND=kernel|emulated picks the backend.
  */
 #include <errno.h>
@@ -42,13 +47,16 @@ enum { OP_ACCEPT = 1, OP_RECV, OP_SEND };
 struct conn {
 	int fd;			/* -1: slot free */
 	bool eof;
-	bool starved;		/* receive waiting for a buffer */
-	bool recv_armed;
+	bool starved;		/* receive ended on ENOBUFS, to be re-armed */
+	bool recv_armed;	/* the multishot receive is still armed */
 	bool sending;
-	/* buffers received and not yet sent back, in order */
-	unsigned int queue[64];
-	unsigned int q_head, q_len;
-	unsigned int q_bytes[64];
+	/*
+	 * Buffers received and not yet sent back, in order; a connection can
+	 * hold at most every buffer of the group, so q_cap = nr_bufs.
+	 */
+	unsigned int *queue;
+	unsigned int *q_bytes;
+	unsigned int q_head, q_len, q_cap;
 	unsigned int sent;	/* of the buffer at the head */
 };
 
@@ -57,6 +65,7 @@ struct server {
 	struct io_uring_kmbuf *kb;
 	int lfd;
 	unsigned int conns_left;	/* 0: serve forever */
+	unsigned int nr_bufs;
 	unsigned int open_conns;
 	struct conn conns[MAX_CONNS];
 	unsigned long long bytes, stalls;
@@ -64,7 +73,7 @@ struct server {
 
 struct options {
 	unsigned short port;
-	unsigned int conns, buf_kib, nr_bufs;
+	unsigned int conns, buf_kib, nr_bufs, clients;
 	unsigned long long size;
 };
 
@@ -95,12 +104,12 @@ static void arm_accept(struct server *s)
 	io_uring_sqe_set_data64(sqe, UD(OP_ACCEPT, 0, 0));
 }
 
+/* One multishot receive per connection: a CQE for every buffer filled */
 static void arm_recv(struct server *s, unsigned int c)
 {
 	struct io_uring_sqe *sqe = get_sqe(s);
 
-	io_uring_prep_recv(sqe, s->conns[c].fd, NULL, 0, 0);
-	io_uring_kmbuf_prep_select(sqe, s->kb);
+	io_uring_kmbuf_prep_recv_multishot(sqe, s->kb, s->conns[c].fd, 0);
 	io_uring_sqe_set_data64(sqe, UD(OP_RECV, c, 0));
 	s->conns[c].recv_armed = true;
 	s->conns[c].starved = false;
@@ -128,6 +137,9 @@ static void close_if_done(struct server *s, unsigned int c)
 		return;
 	close(cn->fd);
 	cn->fd = -1;
+	free(cn->queue);
+	free(cn->q_bytes);
+	cn->queue = cn->q_bytes = NULL;
 	s->open_conns--;
 }
 
@@ -144,8 +156,15 @@ static void on_accept(struct server *s, int res)
 		fprintf(stderr, "kmbuf-echo: too many connections\n");
 		close(res);
 	} else {
-		memset(&s->conns[c], 0, sizeof(s->conns[c]));
-		s->conns[c].fd = res;
+		struct conn *cn = &s->conns[c];
+
+		memset(cn, 0, sizeof(*cn));
+		cn->q_cap = s->nr_bufs;
+		cn->queue = calloc(cn->q_cap, sizeof(*cn->queue));
+		cn->q_bytes = calloc(cn->q_cap, sizeof(*cn->q_bytes));
+		if (!cn->queue || !cn->q_bytes)
+			die("calloc", ENOMEM);
+		cn->fd = res;
 		s->open_conns++;
 		arm_recv(s, c);
 	}
@@ -163,38 +182,46 @@ static void on_recv(struct server *s, unsigned int c,
 	struct conn *cn = &s->conns[c];
 	unsigned int bid;
 
-	cn->recv_armed = false;
+	if (!(cqe->flags & IORING_CQE_F_MORE))
+		cn->recv_armed = false;
+	if (io_uring_kmbuf_cqe_buf(s->kb, cqe, &bid)) {
+		if (cqe->res > 0) {
+			unsigned int tail = (cn->q_head + cn->q_len) %
+					    cn->q_cap;
+
+			cn->queue[tail] = bid;
+			cn->q_bytes[tail] = (unsigned int) cqe->res;
+			cn->q_len++;
+			s->bytes += (unsigned int) cqe->res;
+			if (!cn->sending)
+				arm_send(s, c);
+		} else {
+			/* end of stream can come with a buffer: give it back */
+			io_uring_kmbuf_recycle(s->kb, bid);
+		}
+	}
+	if (cn->recv_armed)
+		return;
+
+	/* the multishot receive has ended: find out why */
 	if (cqe->res == -ENOBUFS) {
-		/* every buffer is queued for sending: wait for one */
+		/*
+		 * Every buffer is queued for sending. The unread data waits
+		 * in the socket; on_send() arms the receive again once a
+		 * buffer is back.
+		 */
 		s->stalls++;
 		cn->starved = true;
-		return;
-	}
-	if (!io_uring_kmbuf_cqe_buf(s->kb, cqe, &bid)) {
+	} else if (cqe->res > 0) {
+		/* ended with data (the kernel may stop any time): re-arm */
+		arm_recv(s, c);
+	} else {
 		if (cqe->res < 0 && cqe->res != -ECONNRESET)
 			fprintf(stderr, "kmbuf-echo: recv: %s\n",
 				strerror(-cqe->res));
 		cn->eof = true;
 		close_if_done(s, c);
-		return;
 	}
-	if (cqe->res <= 0) {
-		/* end of stream: the buffer carries nothing */
-		io_uring_kmbuf_recycle(s->kb, bid);
-		cn->eof = true;
-		close_if_done(s, c);
-		return;
-	}
-	cn->queue[(cn->q_head + cn->q_len) % 64] = bid;
-	cn->q_bytes[(cn->q_head + cn->q_len) % 64] = (unsigned int) cqe->res;
-	cn->q_len++;
-	s->bytes += (unsigned int) cqe->res;
-	if (!cn->sending)
-		arm_send(s, c);
-	if (cn->q_len < 64)
-		arm_recv(s, c);
-	else
-		cn->starved = true;
 }
 
 static void on_send(struct server *s, unsigned int c,
@@ -209,7 +236,7 @@ static void on_send(struct server *s, unsigned int c,
 		/* drop what is queued; the peer is gone */
 		while (cn->q_len) {
 			io_uring_kmbuf_recycle(s->kb, cn->queue[cn->q_head]);
-			cn->q_head = (cn->q_head + 1) % 64;
+			cn->q_head = (cn->q_head + 1) % cn->q_cap;
 			cn->q_len--;
 		}
 		cn->eof = true;
@@ -221,15 +248,15 @@ static void on_send(struct server *s, unsigned int c,
 		}
 		io_uring_kmbuf_recycle(s->kb, UD_BID(cqe->user_data));
 		cn->sent = 0;
-		cn->q_head = (cn->q_head + 1) % 64;
+		cn->q_head = (cn->q_head + 1) % cn->q_cap;
 		cn->q_len--;
 		if (cn->q_len)
 			arm_send(s, c);
 	}
-	/* a buffer came back: wake the receives that ran dry */
+	/* a buffer came back: arm the receives that ran dry again */
 	for (i = 0; i < MAX_CONNS; i++)
 		if (s->conns[i].fd >= 0 && s->conns[i].starved &&
-		    !s->conns[i].eof && s->conns[i].q_len < 64)
+		    !s->conns[i].eof && !s->conns[i].recv_armed)
 			arm_recv(s, i);
 	close_if_done(s, c);
 }
@@ -272,6 +299,7 @@ static int server_init(struct server *s, const struct options *o)
 	if (!s->kb)
 		die("io_uring_kmbuf_setup", -ret);
 	s->conns_left = o->conns;
+	s->nr_bufs = o->nr_bufs;
 	return 0;
 }
 
@@ -422,12 +450,54 @@ static int client(unsigned short port, unsigned long long size)
 	return 0;
 }
 
+struct client_run {
+	pthread_t thread;
+	unsigned short port;
+	unsigned long long size;
+	int ret;
+};
+
+static void *client_thread(void *arg)
+{
+	struct client_run *cr = arg;
+
+	cr->ret = client(cr->port, cr->size);
+	return NULL;
+}
+
+/* selftest: 'nr' clients at once, each streaming 'size' bytes */
+static int run_clients(unsigned short port, unsigned long long size,
+		       unsigned int nr)
+{
+	struct client_run *cr = calloc(nr, sizeof(*cr));
+	unsigned int i;
+	int ret = 0;
+
+	if (!cr)
+		die("calloc", ENOMEM);
+	for (i = 0; i < nr; i++) {
+		cr[i].port = port;
+		cr[i].size = size;
+		ret = pthread_create(&cr[i].thread, NULL, client_thread,
+				     &cr[i]);
+		if (ret)
+			die("pthread_create", ret);
+	}
+	for (i = 0; i < nr; i++) {
+		pthread_join(cr[i].thread, NULL);
+		if (cr[i].ret)
+			ret = cr[i].ret;
+	}
+	free(cr);
+	return ret;
+}
+
 static void usage(const char *prog)
 {
 	fprintf(stderr, "usage: %s server [-p port] [-c conns] [-b buf_kib] "
 		"[-n nr_bufs]\n       %s client [-p port] [-s bytes]\n"
-		"       %s selftest [-s bytes] [-b buf_kib] [-n nr_bufs]\n",
-		prog, prog, prog);
+		"       %s selftest [-k clients] [-s bytes] [-b buf_kib] "
+		"[-n nr_bufs]\n", prog, prog, prog);
 	exit(2);
 }
 
@@ -446,7 +516,7 @@ static unsigned long long number(const char *arg, unsigned long long max)
 int main(int argc, char *argv[])
 {
 	struct options o = { .port = 7007, .buf_kib = 16, .nr_bufs = 16,
-			     .size = 64ULL << 20 };
+			     .size = 64ULL << 20, .clients = 1 };
 	const char *mode;
 	struct server *s;
 	pthread_t thread;
@@ -456,7 +526,7 @@ int main(int argc, char *argv[])
 		usage(argv[0]);
 	mode = argv[1];
 	optind = 2;
-	while ((opt = getopt(argc, argv, "p:c:b:n:s:")) != -1) {
+	while ((opt = getopt(argc, argv, "p:c:b:n:s:k:")) != -1) {
 		switch (opt) {
 		case 'p':
 			o.port = (unsigned short) number(optarg, 65535);
@@ -473,6 +543,11 @@ int main(int argc, char *argv[])
 		case 's':
 			o.size = number(optarg, ~0ULL);
 			break;
+		case 'k':
+			o.clients = (unsigned int) number(optarg, 16);
+			if (!o.clients)
+				usage(argv[0]);
+			break;
 		default:
 			usage(argv[0]);
 		}
@@ -488,7 +563,7 @@ int main(int argc, char *argv[])
 		die("malloc", ENOMEM);
 	if (!strcmp(mode, "selftest")) {
 		o.port = 0;
-		o.conns = 1;
+		o.conns = o.clients;
 	}
 	server_init(s, &o);
 	s->lfd = listen_on(o.port, &o.port);
@@ -504,7 +579,7 @@ int main(int argc, char *argv[])
 		ret = pthread_create(&thread, NULL, server_run, s);
 		if (ret)
 			die("pthread_create", ret);
-		ret = client(o.port, o.size);
+		ret = run_clients(o.port, o.size, o.clients);
 		pthread_join(thread, NULL);
 	}
 	printf("server: %llu bytes echoed, %llu ENOBUFS stalls\n", s->bytes,

@@ -27,6 +27,17 @@
 
 #define KMBUF_HUGE_PAGE_SIZE		(2UL * 1024 * 1024)
 
+/* IORING_REGISTER_PBUF_STATUS (Linux 6.8), an enumerator where it exists */
+#define KMBUF_REGISTER_PBUF_STATUS	26
+
+struct kmbuf_buf_status {
+	__u32	buf_group;
+	__u32	head;
+	__u32	resv[8];
+};
+
+#define KMBUF_LONG_BITS			(8 * sizeof(unsigned long))
+
 _Static_assert(sizeof(struct io_uring_kmbuf_reg) == 40,
 	       "io_uring_kmbuf_reg must be 40 bytes");
 _Static_assert(offsetof(struct io_uring_kmbuf_reg, ring_addr) == 0 &&
@@ -417,7 +428,7 @@ static int kmbuf_setup_emulated(struct io_uring_kmbuf *kb, bool huge)
 	if (ret < 0)
 		goto err_ring;
 	for (i = 0; i < kb->nentries; i++)
-		io_uring_kmbuf_add(kb, i, (int) i);
+		__io_uring_kmbuf_put(kb, i, (int) i);
 	io_uring_kmbuf_advance(kb, kb->nentries);
 	kb->backend = IO_URING_KMBUF_BACKEND_EMULATED;
 	return 0;
@@ -474,6 +485,18 @@ static struct io_uring_kmbuf *kmbuf_setup(struct io_uring *ring,
 	kb->bgid = (unsigned short) bgid;
 	kb->area_size = area_size;
 	kb->ring_size = kmbuf_ring_bytes(nentries);
+	if (flags & IO_URING_KMBUF_CHECK_OWNER) {
+		/* two bitmaps: bids held, and bids met in one cq_advance */
+		size_t words = (nentries + KMBUF_LONG_BITS - 1) /
+			       KMBUF_LONG_BITS;
+
+		kb->owner = kmbuf_zalloc(2 * words * sizeof(unsigned long));
+		if (!kb->owner) {
+			free(kb);
+			*err = -ENOMEM;
+			return NULL;
+		}
+	}
 
 	ret = -EOPNOTSUPP;
 	if (!(flags & IO_URING_KMBUF_FORCE_EMULATION)) {
@@ -491,10 +514,13 @@ static struct io_uring_kmbuf *kmbuf_setup(struct io_uring *ring,
 		ret = kmbuf_setup_emulated(kb,
 					   flags & IO_URING_KMBUF_HUGE_PAGES);
 	if (ret) {
+		free(kb->owner);
 		free(kb);
 		*err = ret;
 		return NULL;
 	}
+	/* with ownership checks, every bid takes the library's path */
+	kb->fast_bids = kb->owner ? 0 : nentries;
 	*err = 0;
 	return kb;
 }
@@ -506,7 +532,8 @@ struct io_uring_kmbuf *io_uring_kmbuf_setup(struct io_uring *ring,
 {
 	const unsigned int valid = IO_URING_KMBUF_NO_EMULATION |
 				   IO_URING_KMBUF_FORCE_EMULATION |
-				   IO_URING_KMBUF_HUGE_PAGES;
+				   IO_URING_KMBUF_HUGE_PAGES |
+				   IO_URING_KMBUF_CHECK_OWNER;
 	int ret;
 
 	if (!ring || (flags & ~valid)) {
@@ -545,6 +572,7 @@ int io_uring_kmbuf_free(struct io_uring_kmbuf *kb)
 	ret2 = io_uring_munmap_kmbuf(kb->base, kb->area_size);
 	if (!ret)
 		ret = ret2;
+	free(kb->owner);
 	free(kb);
 	return ret;
 }
@@ -650,4 +678,203 @@ const char *io_uring_kmbuf_backend_name(int backend)
 	default:
 		return "unknown";
 	}
+}
+
+int io_uring_kmbuf_available(const struct io_uring_kmbuf *kb)
+{
+	struct kmbuf_buf_status st = { };
+	int ret;
+
+	if (!kb)
+		return -EINVAL;
+	st.buf_group = kb->bgid;
+	ret = kmbuf_register(kb->ring, KMBUF_REGISTER_PBUF_STATUS, &st, 1);
+	/*
+	 * The handle's group is a ring, so EINVAL is a kernel without the
+	 * opcode (before 6.8). The library cannot tell how many buffers
+	 * requests have taken without the kernel's head: no guess.
+	 */
+	if (ret == -EINVAL)
+		return -EOPNOTSUPP;
+	if (ret < 0)
+		return ret;
+	return (__u16) (io_uring_smp_load_acquire(&kb->br->tail) - st.head);
+}
+
+/* Ownership bitmaps of IO_URING_KMBUF_CHECK_OWNER */
+static unsigned long *kmbuf_held_map(const struct io_uring_kmbuf *kb)
+{
+	return kb->owner;
+}
+
+static unsigned long *kmbuf_batch_map(const struct io_uring_kmbuf *kb)
+{
+	return (unsigned long *) kb->owner +
+	       (kb->nentries + KMBUF_LONG_BITS - 1) / KMBUF_LONG_BITS;
+}
+
+static bool kmbuf_test_bit(const unsigned long *map, unsigned int bit)
+{
+	return map[bit / KMBUF_LONG_BITS] & (1UL << (bit % KMBUF_LONG_BITS));
+}
+
+static void kmbuf_set_bit(unsigned long *map, unsigned int bit)
+{
+	map[bit / KMBUF_LONG_BITS] |= 1UL << (bit % KMBUF_LONG_BITS);
+}
+
+static void kmbuf_clear_bit(unsigned long *map, unsigned int bit)
+{
+	map[bit / KMBUF_LONG_BITS] &= ~(1UL << (bit % KMBUF_LONG_BITS));
+}
+
+int io_uring_kmbuf_held(const struct io_uring_kmbuf *kb, unsigned int *bids,
+			unsigned int nr)
+{
+	unsigned int bid, count = 0;
+
+	if (!kb || !kb->owner || (nr && !bids))
+		return -EINVAL;
+	for (bid = 0; bid < kb->nentries; bid++) {
+		if (!kmbuf_test_bit(kmbuf_held_map(kb), bid))
+			continue;
+		if (count < nr)
+			bids[count] = bid;
+		count++;
+	}
+	return (int) count;
+}
+
+void *__io_uring_kmbuf_claim(const struct io_uring_kmbuf *kb,
+			     unsigned int bid)
+{
+	if (bid >= kb->nentries)
+		return NULL;
+	/* the buffer is the application's now, until it gives it back */
+	if (kb->owner)
+		kmbuf_set_bit(kmbuf_held_map(kb), bid);
+	return (char *) kb->base + (size_t) bid * kb->buf_size;
+}
+
+int __io_uring_kmbuf_add(struct io_uring_kmbuf *kb, unsigned int bid,
+			 int offset)
+{
+	if (bid >= kb->nentries)
+		return -EINVAL;
+	if (kb->owner) {
+		if (!kmbuf_test_bit(kmbuf_held_map(kb), bid))
+			return -EALREADY;
+		kmbuf_clear_bit(kmbuf_held_map(kb), bid);
+	}
+	__io_uring_kmbuf_put(kb, bid, offset);
+	return 0;
+}
+
+int __io_uring_kmbuf_recycle_batch(struct io_uring_kmbuf *kb,
+				   const unsigned int *bids, unsigned int nr)
+{
+	unsigned int i, j;
+
+	if (nr > kb->nentries)
+		return -EINVAL;
+	for (i = 0; i < nr; i++)
+		if (bids[i] >= kb->nentries)
+			return -EINVAL;
+	if (kb->owner) {
+		unsigned long *held = kmbuf_held_map(kb);
+
+		/* a bid not held, or twice in the batch: undo, refuse all */
+		for (i = 0; i < nr; i++) {
+			if (!kmbuf_test_bit(held, bids[i])) {
+				for (j = 0; j < i; j++)
+					kmbuf_set_bit(held, bids[j]);
+				return -EALREADY;
+			}
+			kmbuf_clear_bit(held, bids[i]);
+		}
+	}
+	for (i = 0; i < nr; i++)
+		__io_uring_kmbuf_put(kb, bids[i], (int) i);
+	io_uring_kmbuf_advance(kb, nr);
+	return (int) nr;
+}
+
+int __io_uring_kmbuf_cqe_seen(struct io_uring_kmbuf *kb,
+			      struct io_uring_cqe *cqe)
+{
+	if (cqe->flags & IORING_CQE_F_BUFFER) {
+		unsigned int bid = cqe->flags >> IORING_CQE_BUFFER_SHIFT;
+
+		if (bid >= kb->nentries)
+			return -EINVAL;
+		/* received and given back in one step */
+		if (kb->owner)
+			kmbuf_clear_bit(kmbuf_held_map(kb), bid);
+		__io_uring_kmbuf_put(kb, bid, 0);
+		io_uring_kmbuf_advance(kb, 1);
+	}
+	io_uring_cqe_seen(kb->ring, cqe);
+	return 0;
+}
+
+static struct io_uring_cqe *kmbuf_cqe_at(struct io_uring *ring,
+					 unsigned int head)
+{
+	unsigned int shift = (ring->flags & IORING_SETUP_CQE32) ? 1 : 0;
+
+	return &ring->cq.cqes[(head & ring->cq.ring_mask) << shift];
+}
+
+int io_uring_kmbuf_cq_advance(struct io_uring_kmbuf *kb, unsigned int nr)
+{
+	struct io_uring *ring;
+	unsigned int head, i, j, bid, queued = 0;
+	int ret = 0;
+
+	if (!kb)
+		return -EINVAL;
+	ring = kb->ring;
+	if (nr > io_uring_cq_ready(ring))
+		return -EINVAL;
+	head = *ring->cq.khead;
+	for (i = 0; i < nr; i++) {
+		const struct io_uring_cqe *cqe = kmbuf_cqe_at(ring, head + i);
+
+		if (!(cqe->flags & IORING_CQE_F_BUFFER))
+			continue;
+		bid = cqe->flags >> IORING_CQE_BUFFER_SHIFT;
+		if (bid >= kb->nentries) {
+			ret = -EINVAL;
+			break;
+		}
+		if (kb->owner) {
+			/* the kernel hands a bid out once per trip round */
+			if (kmbuf_test_bit(kmbuf_batch_map(kb), bid)) {
+				ret = -EALREADY;
+				break;
+			}
+			kmbuf_set_bit(kmbuf_batch_map(kb), bid);
+		}
+		/* written past the tail, published only at the end */
+		__io_uring_kmbuf_put(kb, bid, (int) queued++);
+	}
+	if (kb->owner) {
+		for (j = 0; j < i; j++) {
+			const struct io_uring_cqe *cqe = kmbuf_cqe_at(ring,
+								      head + j);
+
+			if (!(cqe->flags & IORING_CQE_F_BUFFER))
+				continue;
+			bid = cqe->flags >> IORING_CQE_BUFFER_SHIFT;
+			kmbuf_clear_bit(kmbuf_batch_map(kb), bid);
+			if (!ret)
+				kmbuf_clear_bit(kmbuf_held_map(kb), bid);
+		}
+	}
+	if (ret)
+		return ret;
+	/* one tail update for the buffers, one head update for the CQEs */
+	io_uring_kmbuf_advance(kb, queued);
+	io_uring_cq_advance(ring, nr);
+	return (int) queued;
 }

@@ -47,6 +47,16 @@ extern "C" {
  * cannot be tested with #ifndef itself. It arrived together with
  * IORING_OFF_PBUF_RING (Linux 6.4, liburing 2.4), which is a macro.
  */
+/*
+ * IORING_OP_READ_MULTISHOT (Linux 6.7) is an enumerator too; liburing has
+ * it from 2.5 on, which is also the first release with version macros.
+ */
+#if !defined(IO_URING_VERSION_MAJOR) || \
+    (IO_URING_VERSION_MAJOR == 2 && IO_URING_VERSION_MINOR < 5)
+#ifndef IORING_OP_READ_MULTISHOT
+#define IORING_OP_READ_MULTISHOT	49
+#endif
+#endif
 #ifndef IORING_OFF_PBUF_RING
 #define IORING_OFF_PBUF_RING		0x80000000ULL
 #ifndef IOU_PBUF_RING_MMAP
@@ -93,6 +103,8 @@ enum {
 	IO_URING_KMBUF_FORCE_EMULATION	= 1U << 1,
 	/* emulated backend: back the buffers with huge pages if possible */
 	IO_URING_KMBUF_HUGE_PAGES	= 1U << 2,
+	/* track which bids the application holds; refuse other recycles */
+	IO_URING_KMBUF_CHECK_OWNER	= 1U << 3,
 };
 
 /*
@@ -118,7 +130,15 @@ struct io_uring_kmbuf {
 	struct io_uring *ring;
 	size_t area_size;		/* bytes mapped at 'base' */
 	size_t ring_size;		/* bytes mapped at 'br' */
-	unsigned long resv[4];
+	/*
+	 * Bids below fast_bids are recycled and decoded inline; any other bid
+	 * goes through the library. It is nentries, or 0 with
+	 * IO_URING_KMBUF_CHECK_OWNER so that every bid is checked.
+	 */
+	unsigned int fast_bids;
+	unsigned int resv32;
+	void *owner;			/* library-internal */
+	unsigned long resv[2];
 };
 
 /*
@@ -158,6 +178,24 @@ struct io_uring_kmbuf *io_uring_kmbuf_setup(struct io_uring *ring,
 int io_uring_kmbuf_free(struct io_uring_kmbuf *kb);
 int io_uring_kmbuf_probe(void);
 const char *io_uring_kmbuf_backend_name(int backend);
+int io_uring_kmbuf_available(const struct io_uring_kmbuf *kb);
+int io_uring_kmbuf_held(const struct io_uring_kmbuf *kb, unsigned int *bids,
+			unsigned int nr);
+int io_uring_kmbuf_cq_advance(struct io_uring_kmbuf *kb, unsigned int nr);
+
+/*
+ * Out-of-line halves of the inline helpers below, for bids at or above
+ * fast_bids (out of range, or a handle that checks ownership). Not for
+ * direct use.
+ */
+void *__io_uring_kmbuf_claim(const struct io_uring_kmbuf *kb,
+			     unsigned int bid);
+int __io_uring_kmbuf_add(struct io_uring_kmbuf *kb, unsigned int bid,
+			 int offset);
+int __io_uring_kmbuf_recycle_batch(struct io_uring_kmbuf *kb,
+				   const unsigned int *bids, unsigned int nr);
+int __io_uring_kmbuf_cqe_seen(struct io_uring_kmbuf *kb,
+			      struct io_uring_cqe *cqe);
 
 /* Address of buffer 'bid', or NULL if 'bid' is out of range */
 static inline void *io_uring_kmbuf_addr(const struct io_uring_kmbuf *kb,
@@ -186,25 +224,39 @@ static inline void *io_uring_kmbuf_cqe_buf(const struct io_uring_kmbuf *kb,
 {
 	int ret = io_uring_kmbuf_cqe_bid(cqe);
 
-	if (ret < 0 || (unsigned int) ret >= kb->nentries)
+	if (ret < 0)
 		return NULL;
+	if ((unsigned int) ret >= kb->fast_bids) {
+		void *buf = __io_uring_kmbuf_claim(kb, (unsigned int) ret);
+
+		if (buf)
+			*bid = (unsigned int) ret;
+		return buf;
+	}
 	*bid = (unsigned int) ret;
 	return (char *) kb->base + (size_t) ret * kb->buf_size;
+}
+
+/* Write the ring entry of 'bid' in slot 'offset' past the tail, unchecked */
+static inline void __io_uring_kmbuf_put(struct io_uring_kmbuf *kb,
+					unsigned int bid, int offset)
+{
+	struct io_uring_buf *buf;
+
+	buf = &kb->br->bufs[(kb->br->tail + offset) & kb->mask];
+	buf->addr = (__u64) (uintptr_t) kb->base +
+		    (__u64) bid * kb->buf_size;
+	buf->len = kb->buf_size;
+	buf->bid = (__u16) bid;
 }
 
 /* Queue buffer 'bid' in slot 'offset' past the tail, without publishing */
 static inline int io_uring_kmbuf_add(struct io_uring_kmbuf *kb,
 				     unsigned int bid, int offset)
 {
-	struct io_uring_buf *buf;
-
-	if (bid >= kb->nentries)
-		return -EINVAL;
-	buf = &kb->br->bufs[(kb->br->tail + offset) & kb->mask];
-	buf->addr = (__u64) (uintptr_t) kb->base +
-		    (__u64) bid * kb->buf_size;
-	buf->len = kb->buf_size;
-	buf->bid = (__u16) bid;
+	if (bid >= kb->fast_bids)
+		return __io_uring_kmbuf_add(kb, bid, offset);
+	__io_uring_kmbuf_put(kb, bid, offset);
 	return 0;
 }
 
@@ -239,12 +291,31 @@ static inline int io_uring_kmbuf_recycle_batch(struct io_uring_kmbuf *kb,
 	if (nr > kb->nentries)
 		return -EINVAL;
 	for (i = 0; i < nr; i++)
-		if (bids[i] >= kb->nentries)
-			return -EINVAL;
+		if (bids[i] >= kb->fast_bids)
+			return __io_uring_kmbuf_recycle_batch(kb, bids, nr);
 	for (i = 0; i < nr; i++)
-		io_uring_kmbuf_add(kb, bids[i], (int) i);
+		__io_uring_kmbuf_put(kb, bids[i], (int) i);
 	io_uring_kmbuf_advance(kb, nr);
 	return (int) nr;
+}
+
+/*
+ * Give back the buffer of 'cqe' (if it carries one) and mark the CQE seen.
+ * The CQE must come from a request that selected from this group.
+ */
+static inline int io_uring_kmbuf_cqe_seen(struct io_uring_kmbuf *kb,
+					  struct io_uring_cqe *cqe)
+{
+	if (cqe->flags & IORING_CQE_F_BUFFER) {
+		unsigned int bid = cqe->flags >> IORING_CQE_BUFFER_SHIFT;
+
+		if (bid >= kb->fast_bids)
+			return __io_uring_kmbuf_cqe_seen(kb, cqe);
+		__io_uring_kmbuf_put(kb, bid, 0);
+		io_uring_kmbuf_advance(kb, 1);
+	}
+	io_uring_cqe_seen(kb->ring, cqe);
+	return 0;
 }
 
 /* Make 'sqe' pick its buffer from this group */
@@ -253,6 +324,29 @@ static inline void io_uring_kmbuf_prep_select(struct io_uring_sqe *sqe,
 {
 	sqe->flags |= IOSQE_BUFFER_SELECT;
 	sqe->buf_group = kb->bgid;
+}
+
+/*
+ * A multishot receive on 'sockfd' that takes a buffer of the group for every
+ * completion. It ends (a CQE without IORING_CQE_F_MORE) with -ENOBUFS when
+ * the group runs dry; arm it again once buffers are back.
+ */
+static inline void io_uring_kmbuf_prep_recv_multishot(struct io_uring_sqe *sqe,
+						      const struct io_uring_kmbuf *kb,
+						      int sockfd, int flags)
+{
+	io_uring_prep_recv(sqe, sockfd, NULL, 0, flags);
+	sqe->ioprio |= IORING_RECV_MULTISHOT;
+	io_uring_kmbuf_prep_select(sqe, kb);
+}
+
+/* The same for IORING_OP_READ_MULTISHOT (Linux 6.7) on a pollable file */
+static inline void io_uring_kmbuf_prep_read_multishot(struct io_uring_sqe *sqe,
+						      const struct io_uring_kmbuf *kb,
+						      int fd, __u64 offset)
+{
+	io_uring_prep_rw(IORING_OP_READ_MULTISHOT, sqe, fd, NULL, 0, offset);
+	io_uring_kmbuf_prep_select(sqe, kb);
 }
 
 /* Backend of a handle: enum io_uring_kmbuf_backend */
