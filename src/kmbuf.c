@@ -313,17 +313,22 @@ int io_uring_free_buf_ring_kernel_managed(struct io_uring *ring, void *bufs,
 					  unsigned int nentries, int bgid)
 {
 	size_t area_size;
-	int ret;
+	int ret, ret2;
 
 	if (!ring || !bufs)
 		return -EINVAL;
 	ret = kmbuf_check_args(nentries, buf_size, bgid, &area_size);
 	if (ret)
 		return ret;
-	ret = io_uring_munmap_kmbuf(bufs, area_size);
-	if (ret)
+	/*
+	 * Unregister first: a kernel that refuses while a request holds a
+	 * buffer (EBUSY) leaves everything as it was, for a later retry.
+	 */
+	ret = io_uring_unregister_kmbuf_ring(ring, bgid);
+	if (ret == -EBUSY)
 		return ret;
-	return io_uring_unregister_kmbuf_ring(ring, bgid);
+	ret2 = io_uring_munmap_kmbuf(bufs, area_size);
+	return ret ? ret : ret2;
 }
 
 /*
@@ -551,25 +556,102 @@ struct io_uring_kmbuf *io_uring_kmbuf_setup(struct io_uring *ring,
 	return kmbuf_setup(ring, nentries, buf_size, bgid, flags, err);
 }
 
+/* IORING_REGISTER_PBUF_STATUS (Linux 6.8), which liburing 2.3 lacks */
+#define KMBUF_REGISTER_PBUF_STATUS	26
+
+struct kmbuf_buf_status {
+	__u32	buf_group;
+	__u32	head;
+	__u32	resv[8];
+};
+
+/*
+ * How many buffers of an emulated group are out of the ring: held by the
+ * application or by requests in flight. nentries when the kernel cannot
+ * tell (before 6.8), so the caller assumes the worst.
+ */
+static unsigned int kmbuf_buffers_out(struct io_uring_kmbuf *kb)
+{
+	struct kmbuf_buf_status st = { };
+	__u16 in_ring;
+
+	st.buf_group = kb->bgid;
+	if (kmbuf_register(kb->ring, KMBUF_REGISTER_PBUF_STATUS, &st, 1) < 0)
+		return kb->nentries;
+	in_ring = (__u16) (io_uring_smp_load_acquire(&kb->br->tail) -
+			   (__u16) st.head);
+	return in_ring >= kb->nentries ? 0 : kb->nentries - in_ring;
+}
+
+/*
+ * Point every ring entry of an emulated group at the top page of the
+ * address space, which no process can map: a request that selects a
+ * buffer from now on writes nowhere and fails with EFAULT. The kernel reads
+ * an entry's address when it selects it, so only buffers taken before this
+ * can still be written, and the head counts those.
+ */
+static void kmbuf_poison_ring(struct io_uring_kmbuf *kb)
+{
+	const __u64 poison = ~(__u64) 0 - (kmbuf_page_size() - 1);
+	unsigned int i;
+
+	for (i = 0; i < kb->nentries; i++)
+		__atomic_store_n(&kb->br->bufs[i].addr, poison,
+				 __ATOMIC_RELAXED);
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+}
+
+/*
+ * Release an emulated buffer area. If a buffer may still be out, a request
+ * may still write into it after the group is gone: then the range is
+ * replaced by an inaccessible reservation that holds no memory, so the
+ * write fails with EFAULT and nothing else can be mapped there. It stays
+ * reserved for the life of the process. If even that fails, the area is
+ * kept as it is, which is safe too.
+ */
+static int kmbuf_release_area(struct io_uring_kmbuf *kb, bool buffers_out)
+{
+	int saved_errno = errno;
+	void *ptr;
+
+	if (!buffers_out)
+		return io_uring_munmap_kmbuf(kb->base, kb->area_size);
+	ptr = mmap(kb->base, kb->area_size, PROT_NONE,
+		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE,
+		   -1, 0);
+	(void) ptr;
+	errno = saved_errno;
+	return 0;
+}
+
 int io_uring_kmbuf_free(struct io_uring_kmbuf *kb)
 {
+	struct io_uring_kmbuf_reg reg = { };
+	bool buffers_out = false;
 	int ret, ret2;
 
 	if (!kb)
 		return -EINVAL;
+	reg.bgid = kb->bgid;
 	if (kb->backend == IO_URING_KMBUF_BACKEND_KERNEL) {
+		/*
+		 * The kernel's pages outlive our mapping while a request
+		 * holds one. A kernel that refuses to unregister then
+		 * (EBUSY) leaves the group and the handle as they were.
+		 */
 		ret = io_uring_unregister_kmbuf_ring(kb->ring, kb->bgid);
+		if (ret == -EBUSY)
+			return ret;
 	} else {
-		struct io_uring_kmbuf_reg reg = { };
-
-		reg.bgid = kb->bgid;
+		kmbuf_poison_ring(kb);
+		buffers_out = kmbuf_buffers_out(kb) != 0;
 		ret = kmbuf_register(kb->ring, IORING_UNREGISTER_PBUF_RING,
 				     &reg, 1);
 	}
 	ret2 = io_uring_munmap_kmbuf(kb->br, kb->ring_size);
 	if (!ret)
 		ret = ret2;
-	ret2 = io_uring_munmap_kmbuf(kb->base, kb->area_size);
+	ret2 = kmbuf_release_area(kb, buffers_out);
 	if (!ret)
 		ret = ret2;
 	free(kb->owner);
