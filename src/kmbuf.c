@@ -556,31 +556,16 @@ struct io_uring_kmbuf *io_uring_kmbuf_setup(struct io_uring *ring,
 	return kmbuf_setup(ring, nentries, buf_size, bgid, flags, err);
 }
 
-/* IORING_REGISTER_PBUF_STATUS (Linux 6.8), which liburing 2.3 lacks */
-#define KMBUF_REGISTER_PBUF_STATUS	26
-
-struct kmbuf_buf_status {
-	__u32	buf_group;
-	__u32	head;
-	__u32	resv[8];
-};
-
 /*
- * How many buffers of an emulated group are out of the ring: held by the
- * application or by requests in flight. nentries when the kernel cannot
- * tell (before 6.8), so the caller assumes the worst.
+ * Whether any buffer of an emulated group is out of the ring, held by the
+ * application or by a request in flight. When the kernel cannot tell
+ * (before 6.8), assume one is.
  */
-static unsigned int kmbuf_buffers_out(struct io_uring_kmbuf *kb)
+static bool kmbuf_buffers_out(const struct io_uring_kmbuf *kb)
 {
-	struct kmbuf_buf_status st = { };
-	__u16 in_ring;
+	int avail = io_uring_kmbuf_available(kb);
 
-	st.buf_group = kb->bgid;
-	if (kmbuf_register(kb->ring, KMBUF_REGISTER_PBUF_STATUS, &st, 1) < 0)
-		return kb->nentries;
-	in_ring = (__u16) (io_uring_smp_load_acquire(&kb->br->tail) -
-			   (__u16) st.head);
-	return in_ring >= kb->nentries ? 0 : kb->nentries - in_ring;
+	return avail < 0 || (unsigned int) avail < kb->nentries;
 }
 
 /*
@@ -644,7 +629,7 @@ int io_uring_kmbuf_free(struct io_uring_kmbuf *kb)
 			return ret;
 	} else {
 		kmbuf_poison_ring(kb);
-		buffers_out = kmbuf_buffers_out(kb) != 0;
+		buffers_out = kmbuf_buffers_out(kb);
 		ret = kmbuf_register(kb->ring, IORING_UNREGISTER_PBUF_RING,
 				     &reg, 1);
 	}
