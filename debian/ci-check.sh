@@ -3,7 +3,9 @@
 #
 # Build the Debian packages from a clean clone of the repository, check them
 # with lintian, install them, build and run examples/kmbuf-cat against the
-# installed packages, and remove the packages again.
+# installed packages, run the autopkgtest (debian/tests, null runner; and
+# once more where io_uring is blocked, where it must skip), and remove the
+# packages again.
 #
 # usage: debian/ci-check.sh [--keep] [REPO]
 #   REPO    git repository to clone (default: the one holding this script);
@@ -80,7 +82,8 @@ apt_install() {
 # 1. Tools, then the source package's Build-Depends
 need=
 for t in git:git dpkg-buildpackage:dpkg-dev dpkg-checkbuilddeps:dpkg-dev \
-	 lintian:lintian gcc:gcc make:make cmp:diffutils; do
+	 lintian:lintian gcc:gcc make:make cmp:diffutils \
+	 autopkgtest:autopkgtest readelf:binutils; do
 	command -v "${t%%:*}" >/dev/null || need="$need ${t#*:}"
 done
 dpkg-query -W -f='${Status}' build-essential 2>/dev/null | grep -q 'ok installed' ||
@@ -94,18 +97,16 @@ git clone -q "$repo" "$work/src" >"$work/clone.log" 2>&1 ||
 	step_fail "git clone $repo" "$work/clone.log"
 cd "$work/src" || exit 1
 
-# "Unmet build dependencies: a (>= 1) b | c" -> "a b": drop versions and
-# architecture/profile restrictions, take the first of each alternative.
-unmet=$(dpkg-checkbuilddeps 2>&1 | sed -n 's/.*Unmet build dependencies: //p' |
-	sed -e 's/([^)]*)//g' -e 's/\[[^]]*\]//g' -e 's/<[^>]*>//g' -e 's/:any//g' \
-	    -e 's/ *| */|/g' | tr -s ' ' '\n' | sed 's/|.*//' | grep . | sort -u |
-	tr '\n' ' ')
-if [ -n "${unmet// /}" ]; then
-	# shellcheck disable=SC2086
-	apt_install $unmet || step_fail "install build deps: $unmet" "$work/deps.log"
+# The build dependencies are debian/control's: apt-get build-dep reads them
+unmet=
+if ! dpkg-checkbuilddeps >"$work/deps.log" 2>&1; then
+	unmet=$(sed -n 's/.*Unmet build dependencies: //p' "$work/deps.log")
+	{ $SUDO apt-get update -q && $SUDO apt-get build-dep -y -q ./; } \
+		>>"$work/deps.log" 2>&1 ||
+		step_fail "apt-get build-dep ./ ($unmet)" "$work/deps.log"
+	dpkg-checkbuilddeps >>"$work/deps.log" 2>&1 ||
+		step_fail "build dependencies" "$work/deps.log"
 fi
-dpkg-checkbuilddeps >"$work/deps.log" 2>&1 ||
-	step_fail "build dependencies" "$work/deps.log"
 step_ok "build dependencies${unmet:+ (installed: $unmet)}"
 
 # 2. Build (clean clone; the products land in $work)
@@ -155,5 +156,30 @@ gcc -O2 -Wall -o kmbuf-cat-static "$ex" $(pkg-config --cflags liburing-kmbuf) \
 	step_fail "kmbuf-cat-static /etc/os-release | cmp" "$work/ex.log"
 step_ok "kmbuf-cat linked with liburing-kmbuf.a, output matches"
 
-# 6. (cleanup removes the packages)
+# 6. The package's autopkgtest (debian/tests) with the null runner, on the
+#    built .debs: exit 0 is a pass, 2 a skip (io_uring blocked here)
+cd "$work/src" || exit 1
+autopkgtest "$work"/liburing-kmbuf1_*.deb "$work"/liburing-kmbuf-dev_*.deb \
+	"$work/src" -- null >"$work/autopkgtest.log" 2>&1
+rc=$?
+grep -E '^[a-z-]+ +(PASS|SKIP|FAIL|FLAKY)' "$work/autopkgtest.log" | sort -u | sed 's/^/    /'
+case $rc in
+0) step_ok "autopkgtest (null runner): debian/tests passed" ;;
+2) step_ok "autopkgtest (null runner): skipped here" ;;
+*) step_fail "autopkgtest (null runner) exited $rc" "$work/autopkgtest.log" ;;
+esac
+
+# 7. The same test where io_uring is blocked (seccomp, as in a container)
+#    must skip with its reason, not fail
+gcc -O2 -o "$work/no-io-uring" "$work/src/test/no-io-uring.c" \
+	>"$work/niu.log" 2>&1 || step_fail "build test/no-io-uring.c" "$work/niu.log"
+mkdir -p "$work/niu"
+AUTOPKGTEST_TMP=$work/niu "$work/no-io-uring" debian/tests/build-example \
+	>"$work/niu.log" 2>&1
+rc=$?
+[ $rc = 77 ] && grep -q '^SKIP: io_uring is not available' "$work/niu.log" ||
+	step_fail "debian/tests/build-example under no-io-uring exited $rc, not 77" "$work/niu.log"
+step_ok "debian/tests/build-example skips where io_uring is blocked ($(grep '^SKIP' "$work/niu.log"))"
+
+# 8. (cleanup removes the packages)
 exit 0
