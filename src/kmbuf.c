@@ -38,6 +38,22 @@ struct kmbuf_buf_status {
 
 #define KMBUF_LONG_BITS			(8 * sizeof(unsigned long))
 
+/* IOU_PBUF_RING_INC, which kmbuf.h supplies only when headers lack it */
+#define KMBUF_PBUF_RING_INC		2
+
+/* kb->flags, library-internal */
+#define KB_INCREMENTAL			(1U << 0)
+
+/* What a handle tracks when an inline helper cannot do its job alone */
+struct kmbuf_track {
+	/* IO_URING_KMBUF_CHECK_OWNER: bids the application holds */
+	unsigned long *held;
+	/* IO_URING_KMBUF_CHECK_OWNER: scratch, bids met in one cq_advance */
+	unsigned long *batch;
+	/* IO_URING_KMBUF_INCREMENTAL: bytes of each bid filled so far */
+	__u32 *consumed;
+};
+
 _Static_assert(sizeof(struct io_uring_kmbuf_reg) == 40,
 	       "io_uring_kmbuf_reg must be 40 bytes");
 _Static_assert(offsetof(struct io_uring_kmbuf_reg, ring_addr) == 0 &&
@@ -266,6 +282,7 @@ struct io_uring_buf_ring *io_uring_mmap_kmbuf_ring(struct io_uring *ring,
 static void *kmbuf_kernel_register_map(struct io_uring *ring,
 				       unsigned int buf_size,
 				       unsigned int nentries, int bgid,
+				       unsigned int reg_flags,
 				       size_t area_size, int *err)
 {
 	struct io_uring_kmbuf_reg reg = { };
@@ -275,6 +292,7 @@ static void *kmbuf_kernel_register_map(struct io_uring *ring,
 	reg.buf_size = buf_size;
 	reg.ring_entries = nentries;
 	reg.bgid = (__u16) bgid;
+	reg.flags = (__u16) reg_flags;
 	ret = io_uring_register_kmbuf_ring(ring, &reg, 0);
 	if (ret < 0) {
 		*err = ret;
@@ -304,7 +322,7 @@ void *io_uring_setup_buf_ring_kernel_managed(struct io_uring *ring,
 		*err = ret;
 		return NULL;
 	}
-	return kmbuf_kernel_register_map(ring, buf_size, nentries, bgid,
+	return kmbuf_kernel_register_map(ring, buf_size, nentries, bgid, 0,
 					 area_size, err);
 }
 
@@ -354,8 +372,15 @@ static int kmbuf_setup_kernel(struct io_uring_kmbuf *kb)
 
 	if (kmbuf_probe_level() < KMBUF_PROBE_FULL)
 		return -EOPNOTSUPP;
+	/*
+	 * A kernel that does not take incremental consumption for kmbuf
+	 * rings refuses the flag with EINVAL, which reads as "no kernel
+	 * backend for this group".
+	 */
 	kb->base = kmbuf_kernel_register_map(kb->ring, kb->buf_size,
 					     kb->nentries, kb->bgid,
+					     (kb->flags & KB_INCREMENTAL) ?
+					     KMBUF_PBUF_RING_INC : 0,
 					     kb->area_size, &ret);
 	if (!kb->base)
 		return ret;
@@ -429,7 +454,12 @@ static int kmbuf_setup_emulated(struct io_uring_kmbuf *kb, bool huge)
 	reg.ring_addr = (__u64) (uintptr_t) kb->br;
 	reg.ring_entries = kb->nentries;
 	reg.bgid = kb->bgid;
+	if (kb->flags & KB_INCREMENTAL)
+		reg.flags = KMBUF_PBUF_RING_INC;
 	ret = kmbuf_register(kb->ring, IORING_REGISTER_PBUF_RING, &reg, 1);
+	/* IOU_PBUF_RING_INC arrived in Linux 6.12; older kernels say EINVAL */
+	if (ret == -EINVAL && (kb->flags & KB_INCREMENTAL))
+		ret = -EOPNOTSUPP;
 	if (ret < 0)
 		goto err_ring;
 	for (i = 0; i < kb->nentries; i++)
@@ -464,6 +494,33 @@ static int kmbuf_env_flags(unsigned int *flags)
 	return 0;
 }
 
+/* One allocation for the tracking state and the arrays it points to */
+static struct kmbuf_track *kmbuf_track_alloc(unsigned int nentries,
+					     unsigned int flags)
+{
+	size_t words = (nentries + KMBUF_LONG_BITS - 1) / KMBUF_LONG_BITS;
+	size_t len = sizeof(struct kmbuf_track);
+	struct kmbuf_track *t;
+	char *p;
+
+	if (flags & IO_URING_KMBUF_CHECK_OWNER)
+		len += 2 * words * sizeof(unsigned long);
+	if (flags & IO_URING_KMBUF_INCREMENTAL)
+		len += nentries * sizeof(__u32);
+	t = kmbuf_zalloc(len);
+	if (!t)
+		return NULL;
+	p = (char *) (t + 1);
+	if (flags & IO_URING_KMBUF_CHECK_OWNER) {
+		t->held = (unsigned long *) p;
+		t->batch = t->held + words;
+		p = (char *) (t->batch + words);
+	}
+	if (flags & IO_URING_KMBUF_INCREMENTAL)
+		t->consumed = (__u32 *) p;
+	return t;
+}
+
 static struct io_uring_kmbuf *kmbuf_setup(struct io_uring *ring,
 					  unsigned int nentries,
 					  unsigned int buf_size, int bgid,
@@ -490,18 +547,16 @@ static struct io_uring_kmbuf *kmbuf_setup(struct io_uring *ring,
 	kb->bgid = (unsigned short) bgid;
 	kb->area_size = area_size;
 	kb->ring_size = kmbuf_ring_bytes(nentries);
-	if (flags & IO_URING_KMBUF_CHECK_OWNER) {
-		/* two bitmaps: bids held, and bids met in one cq_advance */
-		size_t words = (nentries + KMBUF_LONG_BITS - 1) /
-			       KMBUF_LONG_BITS;
-
-		kb->owner = kmbuf_zalloc(2 * words * sizeof(unsigned long));
-		if (!kb->owner) {
+	if (flags & (IO_URING_KMBUF_CHECK_OWNER | IO_URING_KMBUF_INCREMENTAL)) {
+		kb->track = kmbuf_track_alloc(nentries, flags);
+		if (!kb->track) {
 			free(kb);
 			*err = -ENOMEM;
 			return NULL;
 		}
 	}
+	if (flags & IO_URING_KMBUF_INCREMENTAL)
+		kb->flags |= KB_INCREMENTAL;
 
 	ret = -EOPNOTSUPP;
 	if (!(flags & IO_URING_KMBUF_FORCE_EMULATION)) {
@@ -519,13 +574,13 @@ static struct io_uring_kmbuf *kmbuf_setup(struct io_uring *ring,
 		ret = kmbuf_setup_emulated(kb,
 					   flags & IO_URING_KMBUF_HUGE_PAGES);
 	if (ret) {
-		free(kb->owner);
+		free(kb->track);
 		free(kb);
 		*err = ret;
 		return NULL;
 	}
-	/* with ownership checks, every bid takes the library's path */
-	kb->fast_bids = kb->owner ? 0 : nentries;
+	/* with tracking, every bid takes the library's path */
+	kb->fast_bids = kb->track ? 0 : nentries;
 	*err = 0;
 	return kb;
 }
@@ -538,7 +593,8 @@ struct io_uring_kmbuf *io_uring_kmbuf_setup(struct io_uring *ring,
 	const unsigned int valid = IO_URING_KMBUF_NO_EMULATION |
 				   IO_URING_KMBUF_FORCE_EMULATION |
 				   IO_URING_KMBUF_HUGE_PAGES |
-				   IO_URING_KMBUF_CHECK_OWNER;
+				   IO_URING_KMBUF_CHECK_OWNER |
+				   IO_URING_KMBUF_INCREMENTAL;
 	int ret;
 
 	if (!ring || (flags & ~valid)) {
@@ -639,7 +695,7 @@ int io_uring_kmbuf_free(struct io_uring_kmbuf *kb)
 	ret2 = kmbuf_release_area(kb, buffers_out);
 	if (!ret)
 		ret = ret2;
-	free(kb->owner);
+	free(kb->track);
 	free(kb);
 	return ret;
 }
@@ -768,18 +824,6 @@ int io_uring_kmbuf_available(const struct io_uring_kmbuf *kb)
 	return (__u16) (io_uring_smp_load_acquire(&kb->br->tail) - st.head);
 }
 
-/* Ownership bitmaps of IO_URING_KMBUF_CHECK_OWNER */
-static unsigned long *kmbuf_held_map(const struct io_uring_kmbuf *kb)
-{
-	return kb->owner;
-}
-
-static unsigned long *kmbuf_batch_map(const struct io_uring_kmbuf *kb)
-{
-	return (unsigned long *) kb->owner +
-	       (kb->nentries + KMBUF_LONG_BITS - 1) / KMBUF_LONG_BITS;
-}
-
 static bool kmbuf_test_bit(const unsigned long *map, unsigned int bit)
 {
 	return map[bit / KMBUF_LONG_BITS] & (1UL << (bit % KMBUF_LONG_BITS));
@@ -795,15 +839,42 @@ static void kmbuf_clear_bit(unsigned long *map, unsigned int bit)
 	map[bit / KMBUF_LONG_BITS] &= ~(1UL << (bit % KMBUF_LONG_BITS));
 }
 
+static struct kmbuf_track *kmbuf_track(const struct io_uring_kmbuf *kb)
+{
+	return kb->track;
+}
+
+/* With incremental consumption, does this CQE leave its buffer in the ring? */
+static bool kmbuf_cqe_keeps_buf(const struct kmbuf_track *t,
+				const struct io_uring_cqe *cqe)
+{
+	return t && t->consumed && (cqe->flags & IORING_CQE_F_BUF_MORE);
+}
+
+/* 'bid' goes back into the ring: the next request fills it from 0 */
+static void kmbuf_track_give_back(struct kmbuf_track *t, unsigned int bid)
+{
+	if (!t)
+		return;
+	if (t->held)
+		kmbuf_clear_bit(t->held, bid);
+	if (t->consumed)
+		t->consumed[bid] = 0;
+}
+
 int io_uring_kmbuf_held(const struct io_uring_kmbuf *kb, unsigned int *bids,
 			unsigned int nr)
 {
+	const struct kmbuf_track *t;
 	unsigned int bid, count = 0;
 
-	if (!kb || !kb->owner || (nr && !bids))
+	if (!kb || (nr && !bids))
+		return -EINVAL;
+	t = kmbuf_track(kb);
+	if (!t || !t->held)
 		return -EINVAL;
 	for (bid = 0; bid < kb->nentries; bid++) {
-		if (!kmbuf_test_bit(kmbuf_held_map(kb), bid))
+		if (!kmbuf_test_bit(t->held, bid))
 			continue;
 		if (count < nr)
 			bids[count] = bid;
@@ -812,27 +883,55 @@ int io_uring_kmbuf_held(const struct io_uring_kmbuf *kb, unsigned int *bids,
 	return (int) count;
 }
 
+/*
+ * Takes &cqe->flags rather than the CQE: the inline caller has just loaded
+ * that word, and passing its address leaves the caller's fast path as it
+ * was (make bench-hotpath).
+ */
 void *__io_uring_kmbuf_claim(const struct io_uring_kmbuf *kb,
-			     unsigned int bid)
+			     const __u32 *flags)
 {
-	if (bid >= kb->nentries)
+	const struct io_uring_cqe *cqe = (const struct io_uring_cqe *)
+		((const char *) flags - offsetof(struct io_uring_cqe, flags));
+	__u32 cqe_flags = cqe->flags;
+	__s32 cqe_res = cqe->res;
+
+	struct kmbuf_track *t = kmbuf_track(kb);
+	unsigned int bid = cqe_flags >> IORING_CQE_BUFFER_SHIFT;
+	size_t off = 0;
+
+	if (!(cqe_flags & IORING_CQE_F_BUFFER) || bid >= kb->nentries)
 		return NULL;
+	if (t && t->consumed) {
+		/*
+		 * This CQE's data starts where the previous ones of this
+		 * buffer ended. While the kernel keeps filling the buffer
+		 * it is not the application's to give back.
+		 */
+		off = t->consumed[bid];
+		if (cqe_flags & IORING_CQE_F_BUF_MORE) {
+			if (cqe_res > 0)
+				t->consumed[bid] += (__u32) cqe_res;
+			return (char *) kb->base +
+			       (size_t) bid * kb->buf_size + off;
+		}
+	}
 	/* the buffer is the application's now, until it gives it back */
-	if (kb->owner)
-		kmbuf_set_bit(kmbuf_held_map(kb), bid);
-	return (char *) kb->base + (size_t) bid * kb->buf_size;
+	if (t && t->held)
+		kmbuf_set_bit(t->held, bid);
+	return (char *) kb->base + (size_t) bid * kb->buf_size + off;
 }
 
 int __io_uring_kmbuf_add(struct io_uring_kmbuf *kb, unsigned int bid,
 			 int offset)
 {
+	struct kmbuf_track *t = kmbuf_track(kb);
+
 	if (bid >= kb->nentries)
 		return -EINVAL;
-	if (kb->owner) {
-		if (!kmbuf_test_bit(kmbuf_held_map(kb), bid))
-			return -EALREADY;
-		kmbuf_clear_bit(kmbuf_held_map(kb), bid);
-	}
+	if (t && t->held && !kmbuf_test_bit(t->held, bid))
+		return -EALREADY;
+	kmbuf_track_give_back(t, bid);
 	__io_uring_kmbuf_put(kb, bid, offset);
 	return 0;
 }
@@ -840,6 +939,7 @@ int __io_uring_kmbuf_add(struct io_uring_kmbuf *kb, unsigned int bid,
 int __io_uring_kmbuf_recycle_batch(struct io_uring_kmbuf *kb,
 				   const unsigned int *bids, unsigned int nr)
 {
+	struct kmbuf_track *t = kmbuf_track(kb);
 	unsigned int i, j;
 
 	if (nr > kb->nentries)
@@ -847,21 +947,21 @@ int __io_uring_kmbuf_recycle_batch(struct io_uring_kmbuf *kb,
 	for (i = 0; i < nr; i++)
 		if (bids[i] >= kb->nentries)
 			return -EINVAL;
-	if (kb->owner) {
-		unsigned long *held = kmbuf_held_map(kb);
-
+	if (t && t->held) {
 		/* a bid not held, or twice in the batch: undo, refuse all */
 		for (i = 0; i < nr; i++) {
-			if (!kmbuf_test_bit(held, bids[i])) {
+			if (!kmbuf_test_bit(t->held, bids[i])) {
 				for (j = 0; j < i; j++)
-					kmbuf_set_bit(held, bids[j]);
+					kmbuf_set_bit(t->held, bids[j]);
 				return -EALREADY;
 			}
-			kmbuf_clear_bit(held, bids[i]);
+			kmbuf_clear_bit(t->held, bids[i]);
 		}
 	}
-	for (i = 0; i < nr; i++)
+	for (i = 0; i < nr; i++) {
+		kmbuf_track_give_back(t, bids[i]);
 		__io_uring_kmbuf_put(kb, bids[i], (int) i);
+	}
 	io_uring_kmbuf_advance(kb, nr);
 	return (int) nr;
 }
@@ -869,14 +969,16 @@ int __io_uring_kmbuf_recycle_batch(struct io_uring_kmbuf *kb,
 int __io_uring_kmbuf_cqe_seen(struct io_uring_kmbuf *kb,
 			      struct io_uring_cqe *cqe)
 {
-	if (cqe->flags & IORING_CQE_F_BUFFER) {
+	struct kmbuf_track *t = kmbuf_track(kb);
+
+	if ((cqe->flags & IORING_CQE_F_BUFFER) &&
+	    !kmbuf_cqe_keeps_buf(t, cqe)) {
 		unsigned int bid = cqe->flags >> IORING_CQE_BUFFER_SHIFT;
 
 		if (bid >= kb->nentries)
 			return -EINVAL;
 		/* received and given back in one step */
-		if (kb->owner)
-			kmbuf_clear_bit(kmbuf_held_map(kb), bid);
+		kmbuf_track_give_back(t, bid);
 		__io_uring_kmbuf_put(kb, bid, 0);
 		io_uring_kmbuf_advance(kb, 1);
 	}
@@ -892,8 +994,17 @@ static struct io_uring_cqe *kmbuf_cqe_at(struct io_uring *ring,
 	return &ring->cq.cqes[(head & ring->cq.ring_mask) << shift];
 }
 
+/* Does cq_advance give this CQE's buffer back? */
+static bool kmbuf_cqe_returns_buf(const struct kmbuf_track *t,
+				  const struct io_uring_cqe *cqe)
+{
+	return (cqe->flags & IORING_CQE_F_BUFFER) &&
+	       !kmbuf_cqe_keeps_buf(t, cqe);
+}
+
 int io_uring_kmbuf_cq_advance(struct io_uring_kmbuf *kb, unsigned int nr)
 {
+	struct kmbuf_track *t;
 	struct io_uring *ring;
 	unsigned int head, i, j, bid, queued = 0;
 	int ret = 0;
@@ -901,42 +1012,45 @@ int io_uring_kmbuf_cq_advance(struct io_uring_kmbuf *kb, unsigned int nr)
 	if (!kb)
 		return -EINVAL;
 	ring = kb->ring;
+	t = kmbuf_track(kb);
 	if (nr > io_uring_cq_ready(ring))
 		return -EINVAL;
 	head = *ring->cq.khead;
 	for (i = 0; i < nr; i++) {
 		const struct io_uring_cqe *cqe = kmbuf_cqe_at(ring, head + i);
 
-		if (!(cqe->flags & IORING_CQE_F_BUFFER))
+		if (!kmbuf_cqe_returns_buf(t, cqe))
 			continue;
 		bid = cqe->flags >> IORING_CQE_BUFFER_SHIFT;
 		if (bid >= kb->nentries) {
 			ret = -EINVAL;
 			break;
 		}
-		if (kb->owner) {
-			/* the kernel hands a bid out once per trip round */
-			if (kmbuf_test_bit(kmbuf_batch_map(kb), bid)) {
+		if (t && t->held) {
+			/*
+			 * A buffer leaves the ring once per trip: the same
+			 * bid twice means one CQE's buffer was given back
+			 * already by other means.
+			 */
+			if (kmbuf_test_bit(t->batch, bid)) {
 				ret = -EALREADY;
 				break;
 			}
-			kmbuf_set_bit(kmbuf_batch_map(kb), bid);
+			kmbuf_set_bit(t->batch, bid);
 		}
 		/* written past the tail, published only at the end */
 		__io_uring_kmbuf_put(kb, bid, (int) queued++);
 	}
-	if (kb->owner) {
-		for (j = 0; j < i; j++) {
-			const struct io_uring_cqe *cqe = kmbuf_cqe_at(ring,
-								      head + j);
+	for (j = 0; j < i; j++) {
+		const struct io_uring_cqe *cqe = kmbuf_cqe_at(ring, head + j);
 
-			if (!(cqe->flags & IORING_CQE_F_BUFFER))
-				continue;
-			bid = cqe->flags >> IORING_CQE_BUFFER_SHIFT;
-			kmbuf_clear_bit(kmbuf_batch_map(kb), bid);
-			if (!ret)
-				kmbuf_clear_bit(kmbuf_held_map(kb), bid);
-		}
+		if (!kmbuf_cqe_returns_buf(t, cqe))
+			continue;
+		bid = cqe->flags >> IORING_CQE_BUFFER_SHIFT;
+		if (t && t->held)
+			kmbuf_clear_bit(t->batch, bid);
+		if (!ret)
+			kmbuf_track_give_back(t, bid);
 	}
 	if (ret)
 		return ret;

@@ -367,8 +367,8 @@ static void test_refusals(struct groups *gr, struct io_uring *ring)
 /*
  * Incremental consumption is asked for at registration. Its flag,
  * IOU_PBUF_RING_INC, is an enumerator that arrived (Linux 6.12, liburing
- * 2.8) with the IORING_CQE_F_BUF_MORE macro; liburing 2.3 headers have
- * neither, and then this is only covered by register.c's "any flag bit".
+ * 2.8) with the IORING_CQE_F_BUF_MORE macro; <liburing/kmbuf.h> supplies
+ * both for older headers, so this runs against liburing 2.3 too.
  */
 static void test_incremental(struct io_uring *ring)
 {

@@ -192,7 +192,7 @@ static void test_unchecked(struct io_uring *ring)
 	kb = t_kb_setup(ring, TEST_BACKEND, NR_BUFS,
 			(unsigned int) t_page_size(), BGID);
 	T_EXPECT(kb->fast_bids, NR_BUFS);
-	T_ASSERT(kb->owner == NULL);
+	T_ASSERT(kb->track == NULL);
 	T_EXPECT(io_uring_kmbuf_held(kb, NULL, 0), -EINVAL);
 	bid = take(ring, kb);
 	T_EXPECT(bid, 0);

@@ -57,6 +57,16 @@ extern "C" {
 #define IORING_OP_READ_MULTISHOT	49
 #endif
 #endif
+/*
+ * Incremental buffer consumption (Linux 6.12, liburing 2.8): the
+ * IOU_PBUF_RING_INC enumerator came with the IORING_CQE_F_BUF_MORE macro.
+ */
+#ifndef IORING_CQE_F_BUF_MORE
+#define IORING_CQE_F_BUF_MORE		(1U << 4)
+#ifndef IOU_PBUF_RING_INC
+#define IOU_PBUF_RING_INC		2
+#endif
+#endif
 #ifndef IORING_OFF_PBUF_RING
 #define IORING_OFF_PBUF_RING		0x80000000ULL
 #ifndef IOU_PBUF_RING_MMAP
@@ -105,6 +115,8 @@ enum {
 	IO_URING_KMBUF_HUGE_PAGES	= 1U << 2,
 	/* track which bids the application holds; refuse other recycles */
 	IO_URING_KMBUF_CHECK_OWNER	= 1U << 3,
+	/* let one buffer take the data of several completions */
+	IO_URING_KMBUF_INCREMENTAL	= 1U << 4,
 };
 
 /*
@@ -133,11 +145,12 @@ struct io_uring_kmbuf {
 	/*
 	 * Bids below fast_bids are recycled and decoded inline; any other bid
 	 * goes through the library. It is nentries, or 0 with
-	 * IO_URING_KMBUF_CHECK_OWNER so that every bid is checked.
+	 * IO_URING_KMBUF_CHECK_OWNER or IO_URING_KMBUF_INCREMENTAL, which
+	 * need the library for every bid.
 	 */
 	unsigned int fast_bids;
 	unsigned int resv32;
-	void *owner;			/* library-internal */
+	void *track;			/* library-internal */
 	unsigned long resv[2];
 };
 
@@ -189,7 +202,7 @@ int io_uring_kmbuf_cq_advance(struct io_uring_kmbuf *kb, unsigned int nr);
  * direct use.
  */
 void *__io_uring_kmbuf_claim(const struct io_uring_kmbuf *kb,
-			     unsigned int bid);
+			     const __u32 *cqe_flags);
 int __io_uring_kmbuf_add(struct io_uring_kmbuf *kb, unsigned int bid,
 			 int offset);
 int __io_uring_kmbuf_recycle_batch(struct io_uring_kmbuf *kb,
@@ -227,7 +240,7 @@ static inline void *io_uring_kmbuf_cqe_buf(const struct io_uring_kmbuf *kb,
 	if (ret < 0)
 		return NULL;
 	if ((unsigned int) ret >= kb->fast_bids) {
-		void *buf = __io_uring_kmbuf_claim(kb, (unsigned int) ret);
+		void *buf = __io_uring_kmbuf_claim(kb, &cqe->flags);
 
 		if (buf)
 			*bid = (unsigned int) ret;
