@@ -1059,3 +1059,18 @@ int io_uring_kmbuf_cq_advance(struct io_uring_kmbuf *kb, unsigned int nr)
 	io_uring_cq_advance(ring, nr);
 	return (int) queued;
 }
+
+int io_uring_kmbuf_major_version(void)
+{
+	return IO_URING_KMBUF_VERSION_MAJOR;
+}
+
+int io_uring_kmbuf_minor_version(void)
+{
+	return IO_URING_KMBUF_VERSION_MINOR;
+}
+
+int io_uring_kmbuf_check_version(int major, int minor)
+{
+	return IO_URING_KMBUF_CHECK_VERSION(major, minor);
+}

@@ -8,12 +8,13 @@
 # The build dependencies are those of debian/control (Build-Depends, with
 # the test-only ones), installed by `apt-get build-dep ./`: the one list.
 # Besides them a developer's machine gets the tools of the checks that are
-# not part of a package build: valgrind (make check-valgrind) and g++
-# (test/install-check.sh builds C++ against the header).
+# not part of a package build: valgrind (make check-valgrind), g++
+# (test/install-check.sh builds C++ against the header) and clang
+# (test/header-hygiene.sh compiles the header with gcc and clang).
 set -e
 cd "$(dirname "$0")/.."
 
-dev_tools="valgrind g++"
+dev_tools="valgrind g++ clang"
 
 if [ "$(id -u)" = 0 ]; then
 	sudo=""

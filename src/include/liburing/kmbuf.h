@@ -15,14 +15,34 @@
  * Functions that return a pointer report failure through 'int *err'.
  */
 
+/*
+ * liburing.h first: it selects the feature macros its own declarations
+ * need (sigset_t, AT_FDCWD), which only works before any libc header, so
+ * that this header compiles on its own under -std=c99 and -std=c11 too.
+ */
+#include <liburing.h>
 #include <errno.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <liburing.h>
 
 #ifdef __cplusplus
 extern "C" {
 #endif
+
+/*
+ * Version of this header. IO_URING_KMBUF_CHECK_VERSION(major, minor) is
+ * true when the header is that version or newer, so that code can be built
+ * against older headers too:
+ *	#if IO_URING_KMBUF_CHECK_VERSION(1, 1)
+ * io_uring_kmbuf_check_version() asks the same of the library that is
+ * loaded at run time.
+ */
+#define IO_URING_KMBUF_VERSION_MAJOR	1
+#define IO_URING_KMBUF_VERSION_MINOR	1
+#define IO_URING_KMBUF_CHECK_VERSION(major, minor)			\
+	(IO_URING_KMBUF_VERSION_MAJOR > (major) ||			\
+	 (IO_URING_KMBUF_VERSION_MAJOR == (major) &&			\
+	  IO_URING_KMBUF_VERSION_MINOR >= (minor)))
 
 /*
  * uapi values that older kernel/liburing headers lack.
@@ -86,7 +106,8 @@ extern "C" {
  * share its bytes with the low half of ring_addr.
  */
 struct io_uring_kmbuf_reg {
-	union {
+	/* __extension__: an unnamed union is C11, and this is the uapi layout */
+	__extension__ union {
 		__u64	ring_addr;
 		__u32	buf_size;
 	};
@@ -191,6 +212,12 @@ struct io_uring_kmbuf *io_uring_kmbuf_setup(struct io_uring *ring,
 int io_uring_kmbuf_free(struct io_uring_kmbuf *kb);
 int io_uring_kmbuf_probe(void);
 const char *io_uring_kmbuf_backend_name(int backend);
+
+/* Version of the library loaded at run time */
+int io_uring_kmbuf_major_version(void);
+int io_uring_kmbuf_minor_version(void);
+/* 1 if the loaded library is version major.minor or newer, else 0 */
+int io_uring_kmbuf_check_version(int major, int minor);
 int io_uring_kmbuf_available(const struct io_uring_kmbuf *kb);
 int io_uring_kmbuf_held(const struct io_uring_kmbuf *kb, unsigned int *bids,
 			unsigned int nr);
@@ -256,7 +283,7 @@ static inline void __io_uring_kmbuf_put(struct io_uring_kmbuf *kb,
 {
 	struct io_uring_buf *buf;
 
-	buf = &kb->br->bufs[(kb->br->tail + offset) & kb->mask];
+	buf = &kb->br->bufs[(kb->br->tail + (unsigned int) offset) & kb->mask];
 	buf->addr = (__u64) (uintptr_t) kb->base +
 		    (__u64) bid * kb->buf_size;
 	buf->len = kb->buf_size;
