@@ -16,10 +16,19 @@
  */
 
 /*
- * liburing.h first: it selects the feature macros its own declarations
- * need (sigset_t, AT_FDCWD), which only works before any libc header, so
- * that this header compiles on its own under -std=c99 and -std=c11 too.
+ * liburing.h declares things that strict ISO C hides (sigset_t, siginfo_t,
+ * idtype_t, AT_FDCWD: POSIX.1-2008). liburing 2.3 asks for them itself,
+ * 2.15 does not. So under -std=c99/-std=c11, when the program has not
+ * chosen a feature set, ask for POSIX.1-2008 here; and include liburing.h
+ * before any libc header, since feature macros only work ahead of the
+ * first one. Then this header compiles on its own.
  */
+#if defined(__STRICT_ANSI__) && !defined(__cplusplus) && \
+	!defined(_POSIX_C_SOURCE) && !defined(_XOPEN_SOURCE) && \
+	!defined(_GNU_SOURCE) && !defined(_DEFAULT_SOURCE) && \
+	!defined(_BSD_SOURCE) && !defined(_SVID_SOURCE)
+#define _POSIX_C_SOURCE 200809L
+#endif
 #include <liburing.h>
 #include <errno.h>
 #include <stddef.h>
