@@ -35,6 +35,8 @@
 #define MAX_BGID	2047
 #define MAX_ENTRIES	32768U
 #define MAX_REGION	(1ULL << 30)
+/* one buffer is one physically contiguous allocation */
+#define MAX_BUF_SIZE	(4U << 20)
 /* valid registrations are shrunk to this, to keep the run light */
 #define FUZZ_REGION_CAP	(1U << 20)
 #define MAX_LIVE	24
@@ -203,7 +205,7 @@ static bool fields_valid(const struct io_uring_kmbuf_reg *r)
 		return false;
 	if (!pow2(r->ring_entries) || r->ring_entries > MAX_ENTRIES)
 		return false;
-	if (!r->buf_size || r->buf_size % page)
+	if (!r->buf_size || r->buf_size % page || r->buf_size > MAX_BUF_SIZE)
 		return false;
 	if (size > MAX_REGION)
 		return false;
@@ -356,9 +358,15 @@ static void do_unregister(void)
 		unsigned int nr = one_in(16) ? (unsigned int) rnd() : 1;
 		void *arg = &r;
 
-		/* only the bgid is read: the rest is noise */
-		random_reg(&r);
+		/* only the bgid may be set, anything else is refused */
+		if (one_in(2))
+			memset(&r, 0, sizeof(r));
+		else
+			random_reg(&r);
 		r.bgid = (__u16) bgid;
+		if (r.ring_addr || r.ring_entries || r.flags || r.resv[0] ||
+		    r.resv[1] || r.resv[2])
+			want = -EINVAL;
 		if (nr != 1) {
 			want = -EINVAL;
 		} else if (one_in(16)) {

@@ -4,9 +4,10 @@
  * without CAP_IPC_LOCK. A child drops to uid/gid 65534 with a small limit
  * (so the test needs root to start): a group bigger than the limit gets
  * -ENOMEM (thin wrapper and handle API), groups within it succeed up to
- * exactly the limit, and the charge comes back on unregister (even with
- * the buffers still mapped), on ring exit, and, for a group unregistered
- * while a request holds one of its buffers, when that request completes.
+ * exactly the limit, and the charge comes back on unregister, on ring
+ * exit, but not while the buffers are still mapped: the pages stay charged
+ * as long as they exist. A group can't be unregistered while a request
+ * holds one of its buffers (EBUSY); once that request completed, it can.
  */
 #include <errno.h>
 #include <grp.h>
@@ -101,7 +102,7 @@ static void test_limit(void)
 	io_uring_queue_exit(&ring);
 }
 
-/* A mapping that outlives the group does not keep the charge */
+/* A mapping that outlives the group keeps the charge until munmap */
 static void test_mapped(void)
 {
 	struct io_uring ring;
@@ -116,16 +117,17 @@ static void test_mapped(void)
 		t_fail("io_uring_mmap_kmbuf_bufs: %s", strerror(-err));
 	memset(bufs, 1, (size_t) LIMIT_PAGES * page);
 	T_EXPECT(unreg(&ring, 1), 0);
-	T_EXPECT(reg(&ring, LIMIT_PAGES, 2), 0);
-	T_EXPECT(unreg(&ring, 2), 0);
+	T_EXPECT(reg(&ring, 1, 2), -ENOMEM);
 	T_EXPECT(((unsigned char *) bufs)[LIMIT_PAGES * page - 1], 1);
 	T_EXPECT(io_uring_munmap_kmbuf(bufs, (size_t) LIMIT_PAGES * page), 0);
+	T_EXPECT(reg(&ring, LIMIT_PAGES, 2), 0);
+	T_EXPECT(unreg(&ring, 2), 0);
 	io_uring_queue_exit(&ring);
 }
 
 /*
- * A read parked in io-wq holds a buffer, and so the region and its
- * charge, past unregister, until it completes.
+ * A read parked in io-wq holds a buffer: the group can't be unregistered,
+ * and stays charged, until the read completes.
  */
 static void test_inflight(void)
 {
@@ -146,16 +148,14 @@ static void test_inflight(void)
 	for (i = 0; i < 5000 && t_ring_head(&ring, 1) != 1; i++)
 		usleep(1000);
 	T_EXPECT(t_ring_head(&ring, 1), 1);
-	T_EXPECT(unreg(&ring, 1), 0);
-	/* the old region is still charged */
-	T_EXPECT(reg(&ring, LIMIT_PAGES, 1), -ENOMEM);
-	T_EXPECT(reg(&ring, LIMIT_PAGES / 2, 1), 0);
-	T_EXPECT(unreg(&ring, 1), 0);
+	T_EXPECT(unreg(&ring, 1), -EBUSY);
+	T_EXPECT(reg(&ring, LIMIT_PAGES, 2), -ENOMEM);
 	t_write_all(fds[1], "x", 1);
 	t_wait_cqe(&ring, &cqe);
 	T_EXPECT(cqe.res, 1);
 	T_EXPECT(io_uring_kmbuf_cqe_bid(&cqe), 0);
-	/* completion dropped the last reference, and the charge */
+	T_EXPECT(unreg(&ring, 1), 0);
+	/* unregistering gave the charge back */
 	T_EXPECT(reg(&ring, LIMIT_PAGES, 1), 0);
 	T_EXPECT(unreg(&ring, 1), 0);
 	close(fds[0]);

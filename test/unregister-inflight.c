@@ -4,18 +4,18 @@
  * or io_uring_kmbuf_free()) while reads and receives using it are parked
  * in poll, then give them data, cancel them or exit the ring.
  *
- * What the series documents (kernel/SERIES.md, "Lifetime"): a request
- * that holds a kmbuf buffer keeps the region alive until it completes,
- * and unregister succeeds at once. A request that went to io-wq
- * (IOSQE_ASYNC) selects and commits its buffer there, so it parks in poll
- * holding it: data then lands in that buffer of the old region, which the
- * application still sees through a mapping it kept. A request parked from
- * the inline issue gave its buffer back when it got -EAGAIN and selects
- * again when woken: the group is gone then, so it completes with -ENOBUFS
- * and the data stays in the file. Cancelled requests complete with
- * -ECANCELED, and name the buffer they held (if any) like any completion
- * that consumed a ring entry. Nothing here may crash or leave a KASAN report (runtests.sh
- * scans the kernel log as root).
+ * What the series documents (kernel/SERIES.md, "Lifetime"): unregister
+ * fails with EBUSY while a request that took a buffer of the group has not
+ * completed, so that no CQE names a bid of a group that is gone. A request
+ * that went to io-wq (IOSQE_ASYNC) selects and commits its buffer there, so
+ * it parks in poll holding it: unregister (and io_uring_kmbuf_free(), which
+ * then keeps the handle) gets EBUSY until data or a cancellation completes
+ * it, naming its bid. A request parked from the inline issue gave its
+ * buffer back when it got -EAGAIN and selects again when woken: it does not
+ * hold the group, unregister succeeds, and the woken request completes with
+ * -ENOBUFS, the data staying in the file. Ring exit cancels everything,
+ * whether the group is registered or not. Nothing here may crash or leave
+ * a KASAN report (runtests.sh scans the kernel log as root).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -100,21 +100,31 @@ static void drop_group(struct io_uring_kmbuf *kb, enum how how)
 			 0);
 }
 
+/*
+ * Try to take the group away while a request holds one of its buffers:
+ * EBUSY, and the group is still there (its bgid can't be registered
+ * again), the handle intact either way.
+ */
+static void drop_group_busy(struct io_uring_kmbuf *kb, enum how how)
+{
+	struct io_uring_kmbuf *kb2;
+	int err;
+
+	if (how == BY_FREE)
+		T_EXPECT(io_uring_kmbuf_free(kb), -EBUSY);
+	else
+		T_EXPECT(io_uring_unregister_kmbuf_ring(kb->ring, kb->bgid),
+			 -EBUSY);
+	kb2 = io_uring_kmbuf_setup(kb->ring, NR_BUFS, t_page_size(), BGID,
+				   IO_URING_KMBUF_NO_EMULATION, &err);
+	T_ASSERT(kb2 == NULL);
+	T_EXPECT(err, -EEXIST);
+}
+
 /* Free a handle whose group was unregistered already */
 static void free_unregistered(struct io_uring_kmbuf *kb)
 {
 	T_EXPECT(io_uring_kmbuf_free(kb), -ENOENT);
-}
-
-/*
- * Drop the mappings of a handle whose bgid now belongs to another group:
- * io_uring_kmbuf_free() would unregister that other group.
- */
-static void free_mappings_only(struct io_uring_kmbuf *kb)
-{
-	T_EXPECT(io_uring_munmap_kmbuf(kb->br, kb->ring_size), 0);
-	T_EXPECT(io_uring_munmap_kmbuf(kb->base, kb->area_size), 0);
-	free(kb);
 }
 
 /* Read what is left in a pipe or socket; it must be stream 'seed' */
@@ -182,19 +192,19 @@ static void test_inline_read(struct io_uring *ring, enum how how)
 }
 
 /*
- * Reads forced to io-wq hold their buffer while parked (the head moves).
- * After the group is gone and another group took the bgid, data lands in
- * the old buffers, each read in its own bid; the new group is untouched.
+ * Reads forced to io-wq hold their buffer while parked (the head moves):
+ * the group can't be taken away. Data completes them, each in its own bid
+ * of the group, seen through its mapping; then the group goes, and the
+ * bgid can be registered again.
  */
 static void test_async_read(struct io_uring *ring, enum how how)
 {
 	const size_t bs = t_page_size();
-	struct io_uring_kmbuf *kb, *kb2;
+	struct io_uring_kmbuf *kb;
 	struct io_uring_cqe cqe;
 	int fds[NR_PARKED][2];
 	unsigned int bids_seen = 0;
 	char data[200];
-	size_t j;
 	int i;
 
 	kb = t_kb_setup(ring, T_BACKEND_KERNEL, NR_BUFS, bs, BGID);
@@ -205,53 +215,42 @@ static void test_async_read(struct io_uring *ring, enum how how)
 	}
 	wait_head(ring, BGID, NR_PARKED);
 	expect_no_cqe(ring);
-	drop_group(kb, how);
-	/* the bgid is free at once; the old region lives on */
-	kb2 = t_kb_setup(ring, T_BACKEND_KERNEL, NR_BUFS, bs, BGID);
-	T_EXPECT(t_ring_head(ring, BGID), 0);
+	drop_group_busy(kb, how);
+	T_EXPECT(t_ring_head(ring, BGID), NR_PARKED);
 	expect_no_cqe(ring);
 
 	for (i = 0; i < NR_PARKED; i++) {
+		/* still busy until the last one completed */
+		drop_group_busy(kb, how);
 		t_fill(data, sizeof(data), 20 + (unsigned int) i, 0);
 		t_write_all(fds[i][1], data, sizeof(data));
-	}
-	for (i = 0; i < NR_PARKED; i++) {
-		int bid;
-
 		t_wait_cqe(ring, &cqe);
-		T_ASSERT(cqe.user_data < NR_PARKED);
+		T_EXPECT(cqe.user_data, (__u64) i);
 		if (cqe.res < 0)
-			t_fail("parked read %llu: %s",
-			       (unsigned long long) cqe.user_data,
-			       strerror(-cqe.res));
+			t_fail("parked read %d: %s", i, strerror(-cqe.res));
 		T_EXPECT(cqe.res, sizeof(data));
-		bid = io_uring_kmbuf_cqe_bid(&cqe);
-		T_ASSERT(bid >= 0 && bid < NR_PARKED);
-		T_ASSERT(!(bids_seen & (1U << bid)));
-		bids_seen |= 1U << bid;
-		/* the mapping the application kept shows the data */
-		if (how == BY_UNREGISTER)
-			t_check_data(io_uring_kmbuf_addr(kb, (unsigned int) bid),
-				     sizeof(data),
-				     20 + (unsigned int) cqe.user_data, 0);
+		T_ASSERT(io_uring_kmbuf_cqe_bid(&cqe) >= 0 &&
+			 io_uring_kmbuf_cqe_bid(&cqe) < NR_PARKED);
+		T_ASSERT(!(bids_seen & (1U << io_uring_kmbuf_cqe_bid(&cqe))));
+		bids_seen |= 1U << io_uring_kmbuf_cqe_bid(&cqe);
+		t_check_data(io_uring_kmbuf_addr(kb, (unsigned int)
+						 io_uring_kmbuf_cqe_bid(&cqe)),
+			     sizeof(data), 20 + (unsigned int) i, 0);
 	}
-	/* the new group's buffers saw none of it */
-	for (j = 0; j < NR_BUFS * bs; j++)
-		if (((unsigned char *) kb2->base)[j])
-			t_fail("byte %zu of the new group was written", j);
-	T_EXPECT(t_ring_head(ring, BGID), 0);
+	drop_group(kb, how);
 	if (how == BY_UNREGISTER)
-		free_mappings_only(kb);
+		free_unregistered(kb);
 
-	/* and it works as usual */
+	/* the bgid is free again and works as usual */
+	kb = t_kb_setup(ring, T_BACKEND_KERNEL, NR_BUFS, bs, BGID);
 	t_fill(data, sizeof(data), 30, 0);
 	t_write_all(fds[0][1], data, sizeof(data));
 	submit_read(ring, fds[0][0], IOSQE_ASYNC, 10);
 	t_wait_cqe(ring, &cqe);
 	T_EXPECT(cqe.res, sizeof(data));
 	T_EXPECT(io_uring_kmbuf_cqe_bid(&cqe), 0);
-	t_check_data(io_uring_kmbuf_addr(kb2, 0), sizeof(data), 30, 0);
-	T_EXPECT(io_uring_kmbuf_free(kb2), 0);
+	t_check_data(io_uring_kmbuf_addr(kb, 0), sizeof(data), 30, 0);
+	T_EXPECT(io_uring_kmbuf_free(kb), 0);
 	for (i = 0; i < NR_PARKED; i++) {
 		close(fds[i][0]);
 		close(fds[i][1]);
@@ -273,7 +272,10 @@ static void test_recv(struct io_uring *ring, bool async, enum how how)
 		wait_head(ring, BGID, 1);
 	expect_no_cqe(ring);
 	T_EXPECT(t_ring_head(ring, BGID), async ? 1 : 0);
-	drop_group(kb, how);
+	if (async)
+		drop_group_busy(kb, how);
+	else
+		drop_group(kb, how);
 	t_fill(data, sizeof(data), 40, 0);
 	T_EXPECT(send(sv[0], data, sizeof(data), 0), sizeof(data));
 	t_wait_cqe(ring, &cqe);
@@ -281,9 +283,9 @@ static void test_recv(struct io_uring *ring, bool async, enum how how)
 	if (async) {
 		T_EXPECT(cqe.res, sizeof(data));
 		T_EXPECT(io_uring_kmbuf_cqe_bid(&cqe), 0);
-		if (how == BY_UNREGISTER)
-			t_check_data(io_uring_kmbuf_addr(kb, 0), sizeof(data),
-				     40, 0);
+		t_check_data(io_uring_kmbuf_addr(kb, 0), sizeof(data), 40, 0);
+		/* completed and reaped: now the group can go */
+		drop_group(kb, how);
 	} else {
 		T_EXPECT(cqe.res, -ENOBUFS);
 		T_EXPECT(cqe.flags & IORING_CQE_F_BUFFER, 0);
@@ -296,8 +298,8 @@ static void test_recv(struct io_uring *ring, bool async, enum how how)
 }
 
 /*
- * Cancel parked requests after the group is gone: -ECANCELED, with the
- * bid of the buffer the request held, if any.
+ * Cancel a parked request: -ECANCELED, with the bid of the buffer it held,
+ * if any. A request holding a buffer keeps the group until then.
  */
 static void test_cancel(struct io_uring *ring, bool async)
 {
@@ -314,7 +316,12 @@ static void test_cancel(struct io_uring *ring, bool async)
 	if (async)
 		wait_head(ring, BGID, 1);
 	expect_no_cqe(ring);
-	T_EXPECT(io_uring_kmbuf_free(kb), 0);
+	if (async) {
+		drop_group_busy(kb, BY_FREE);
+	} else {
+		T_EXPECT(io_uring_kmbuf_free(kb), 0);
+		kb = NULL;
+	}
 
 	sqe = t_get_sqe(ring);
 	io_uring_prep_cancel64(sqe, 1, 0);
@@ -339,6 +346,8 @@ static void test_cancel(struct io_uring *ring, bool async)
 		}
 	}
 	T_ASSERT(read_done && cancel_done);
+	if (kb)
+		T_EXPECT(io_uring_kmbuf_free(kb), 0);
 	/* the bgid can be used again */
 	kb = t_kb_setup(ring, T_BACKEND_KERNEL, NR_BUFS, t_page_size(), BGID);
 	T_EXPECT(io_uring_kmbuf_free(kb), 0);
@@ -380,13 +389,18 @@ static void test_exit(bool unregister_first, bool keep_mapping)
 	wait_head(&ring, BGID, 1);
 	expect_no_cqe(&ring);
 	if (unregister_first) {
-		T_EXPECT(io_uring_kmbuf_free(kb), 0);
-		kb = NULL;
+		/* the read in io-wq holds bid 0 */
+		T_EXPECT(io_uring_kmbuf_free(kb), -EBUSY);
+		/* one of the group's mappings goes before the exit */
+		T_EXPECT(io_uring_munmap_kmbuf(kb->br, kb->ring_size), 0);
+		kb->br = NULL;
 	}
 	io_uring_queue_exit(&ring);
 	if (kb) {
 		/* the ring is gone; only the handle's mappings are left */
-		T_EXPECT(io_uring_munmap_kmbuf(kb->br, kb->ring_size), 0);
+		if (kb->br)
+			T_EXPECT(io_uring_munmap_kmbuf(kb->br, kb->ring_size),
+				 0);
 		T_EXPECT(io_uring_munmap_kmbuf(kb->base, kb->area_size), 0);
 		free(kb);
 	}
