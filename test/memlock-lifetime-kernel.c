@@ -1,0 +1,184 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Description: the RLIMIT_MEMLOCK charge of a kmbuf region lasts as long
+ * as its pages do, userspace mappings included (KMBUF-ABI.md section 3.3).
+ * A child drops to uid/gid 65534 with RLIMIT_MEMLOCK = 1 MiB + 64 KiB (so
+ * the test needs root to start) and loops: register 256 x 4 KiB ->
+ * mmap(MAP_SHARED | MAP_POPULATE) the buffers -> unregister, keeping every
+ * mapping. The first round fits the limit; the second must fail with
+ * ENOMEM, since the first round's 1 MiB is still there. After munmap of
+ * everything, registration works again. The same when the ring exits
+ * instead of unregistering: a mapping that outlives the ring keeps the
+ * charge until it is unmapped.
+ */
+#include <errno.h>
+#include <grp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+
+#include "helpers.h"
+
+#define NOBODY		65534
+#define GROUP_PAGES	256
+#define LIMIT_BYTES	((1U << 20) + (64U << 10))
+#define ROUNDS		32
+
+static size_t page;
+
+static int reg(struct io_uring *ring, unsigned int pages, int bgid)
+{
+	struct io_uring_kmbuf_reg r = { };
+
+	r.buf_size = (__u32) page;
+	r.ring_entries = pages;
+	r.bgid = (__u16) bgid;
+	return io_uring_register_kmbuf_ring(ring, &r, 0);
+}
+
+/* The buffers of 'bgid', populated, written to through the mapping */
+static void *map_bufs(struct io_uring *ring, int bgid, size_t len)
+{
+	off_t off = (off_t) (IORING_OFF_KMBUF_RING |
+			     ((__u64) bgid << IORING_OFF_KMBUF_SHIFT));
+	unsigned char *p;
+	size_t i;
+
+	p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE,
+		 ring->ring_fd, off);
+	if (p == MAP_FAILED)
+		t_fail("mmap of the buffers of group %d: %s", bgid,
+		       strerror(errno));
+	for (i = 0; i < len; i += page)
+		p[i] = 0x5a;
+	return p;
+}
+
+/*
+ * Freeing may finish after the call that dropped the last reference (ring
+ * exit, munmap): wait up to five seconds for the charge to come back.
+ */
+static int reg_eventually(struct io_uring *ring, unsigned int pages, int bgid)
+{
+	int ret, i;
+
+	for (i = 0; i < 500; i++) {
+		ret = reg(ring, pages, bgid);
+		if (ret != -ENOMEM)
+			break;
+		usleep(10000);
+	}
+	return ret;
+}
+
+static void test_unregister_loop(void)
+{
+	const size_t len = GROUP_PAGES * page;
+	void *maps[ROUNDS];
+	struct io_uring ring;
+	int round, nr = 0, ret = 0;
+
+	t_ring_init(&ring, 4);
+	for (round = 0; round < ROUNDS; round++) {
+		ret = reg(&ring, GROUP_PAGES, 1);
+		if (ret)
+			break;
+		maps[nr++] = map_bufs(&ring, 1, len);
+		T_EXPECT(io_uring_unregister_kmbuf_ring(&ring, 1), 0);
+	}
+	if (ret && ret != -ENOMEM)
+		t_fail("register in round %d: %s", round, strerror(-ret));
+	if (!ret || nr != 1)
+		t_fail("register -> mmap -> unregister: %d rounds of %zu KiB "
+		       "succeeded under a %u KiB RLIMIT_MEMLOCK, the mappings "
+		       "kept (%zu KiB held); want exactly 1, then ENOMEM", nr,
+		       len >> 10, LIMIT_BYTES >> 10, nr * (len >> 10));
+	printf("register/mmap/unregister: ENOMEM in round %d\n", round);
+
+	/* the pages are still there and still ours */
+	T_EXPECT(((unsigned char *) maps[0])[len - page], 0x5a);
+	T_EXPECT(munmap(maps[0], len), 0);
+	/* gone with the last mapping: the whole limit is available again */
+	T_EXPECT(reg_eventually(&ring, GROUP_PAGES, 1), 0);
+	T_EXPECT(io_uring_unregister_kmbuf_ring(&ring, 1), 0);
+	io_uring_queue_exit(&ring);
+}
+
+/*
+ * The ring exits with the group registered and its buffers mapped: the
+ * mapping keeps the pages, so it keeps the charge. Exit frees from a
+ * workqueue, so a kernel that drops the charge there would let a
+ * registration through within a moment: try for a second.
+ */
+static void test_ring_exit(void)
+{
+	const size_t len = GROUP_PAGES * page;
+	struct io_uring ring, ring2;
+	void *map;
+	int i, ret;
+
+	t_ring_init(&ring, 4);
+	T_EXPECT(reg(&ring, GROUP_PAGES, 1), 0);
+	map = map_bufs(&ring, 1, len);
+	io_uring_queue_exit(&ring);
+
+	t_ring_init(&ring2, 4);
+	for (i = 0; i < 100; i++) {
+		ret = reg(&ring2, GROUP_PAGES, 1);
+		if (ret != -ENOMEM)
+			t_fail("register after ring exit, the old buffers still "
+			       "mapped: got %d (%s), want -ENOMEM (attempt %d)",
+			       ret, ret ? strerror(-ret) : "success", i);
+		usleep(10000);
+	}
+	T_EXPECT(((unsigned char *) map)[0], 0x5a);
+	T_EXPECT(munmap(map, len), 0);
+	T_EXPECT(reg_eventually(&ring2, GROUP_PAGES, 1), 0);
+	T_EXPECT(io_uring_unregister_kmbuf_ring(&ring2, 1), 0);
+	io_uring_queue_exit(&ring2);
+}
+
+static void drop_privileges(void)
+{
+	struct rlimit rl;
+
+	rl.rlim_cur = rl.rlim_max = LIMIT_BYTES;
+	if (setrlimit(RLIMIT_MEMLOCK, &rl))
+		t_fail("setrlimit: %s", strerror(errno));
+	if (setgroups(0, NULL) || setgid(NOBODY) || setuid(NOBODY))
+		t_fail("dropping to uid/gid %d: %s", NOBODY, strerror(errno));
+	T_EXPECT(geteuid(), NOBODY);
+}
+
+int main(void)
+{
+	int status;
+	pid_t pid;
+
+	t_init();
+	t_require_kmbuf_kernel();
+	if (geteuid() != 0)
+		t_skip("needs root to lower RLIMIT_MEMLOCK and drop to uid %d",
+		       NOBODY);
+	page = t_page_size();
+
+	fflush(stdout);
+	pid = fork();
+	if (pid < 0)
+		t_fail("fork: %s", strerror(errno));
+	if (!pid) {
+		drop_privileges();
+		test_unregister_loop();
+		test_ring_exit();
+		exit(T_EXIT_PASS);
+	}
+	if (waitpid(pid, &status, 0) != pid)
+		t_fail("waitpid: %s", strerror(errno));
+	if (!WIFEXITED(status))
+		t_fail("child died: status %#x", status);
+	return WEXITSTATUS(status);
+}
