@@ -68,16 +68,21 @@ _Static_assert(sizeof(struct io_uring_kmbuf_reg) ==
 	       sizeof(struct io_uring_buf_reg),
 	       "io_uring_kmbuf_reg and io_uring_buf_reg differ in size");
 
+/* Threads may race to fill it in; they store the same value, atomically */
 static size_t kmbuf_page_size(void)
 {
 	static size_t page_size;
+	size_t size = __atomic_load_n(&page_size, __ATOMIC_RELAXED);
 
-	if (!page_size) {
+	if (!size) {
+		int saved_errno = errno;
 		long ret = sysconf(_SC_PAGESIZE);
 
-		page_size = ret > 0 ? (size_t) ret : 4096;
+		errno = saved_errno;
+		size = ret > 0 ? (size_t) ret : 4096;
+		__atomic_store_n(&page_size, size, __ATOMIC_RELAXED);
 	}
-	return page_size;
+	return size;
 }
 
 /*
