@@ -28,7 +28,7 @@ awk -v iters=$iters '
 		printf "instructions per operation (callgrind Ir); net = minus the bare loop (%.1f)\n", e
 		printf "%-11s %8s %8s %8s %8s %8s %8s\n", "path", "raw", "library", "ratio",
 		       "raw net", "lib net", "ratio"
-		n = split("decode addr recycle completion", p, " ")
+		n = split("decode addr recycle completion seen", p, " ")
 		for (i = 1; i <= n; i++) {
 			r = t["raw-" p[i]] / iters
 			l = t["lib-" p[i]] / iters

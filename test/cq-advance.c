@@ -180,6 +180,19 @@ int main(void)
 	if (pipe(pipe_fds))
 		t_fail("pipe: %s", strerror(errno));
 	T_EXPECT(io_uring_kmbuf_cq_advance(NULL, 0), -EINVAL);
+	/*
+	 * cqe_seen(NULL, cqe) is -EINVAL, as cq_advance(NULL, n) is, and
+	 * leaves the CQE alone: with and without a buffer in the CQE.
+	 */
+	{
+		struct io_uring_cqe cqe = { .flags = 0 };
+		unsigned int ready = io_uring_cq_ready(&ring);
+
+		T_EXPECT(io_uring_kmbuf_cqe_seen(NULL, &cqe), -EINVAL);
+		cqe.flags = IORING_CQE_F_BUFFER | (1U << IORING_CQE_BUFFER_SHIFT);
+		T_EXPECT(io_uring_kmbuf_cqe_seen(NULL, &cqe), -EINVAL);
+		T_EXPECT(io_uring_cq_ready(&ring), ready);
+	}
 	run(&ring, 0);
 	run(&ring, IO_URING_KMBUF_CHECK_OWNER);
 	close(pipe_fds[0]);

@@ -350,11 +350,14 @@ static inline int io_uring_kmbuf_recycle_batch(struct io_uring_kmbuf *kb,
 
 /*
  * Give back the buffer of 'cqe' (if it carries one) and mark the CQE seen.
- * The CQE must come from a request that selected from this group.
+ * The CQE must come from a request that selected from this group. Returns
+ * 0, or -EINVAL (nothing done) if 'kb' is NULL or the bid is out of range.
  */
 static inline int io_uring_kmbuf_cqe_seen(struct io_uring_kmbuf *kb,
 					  struct io_uring_cqe *cqe)
 {
+	if (!kb)
+		return -EINVAL;
 	if (cqe->flags & IORING_CQE_F_BUFFER) {
 		unsigned int bid = cqe->flags >> IORING_CQE_BUFFER_SHIFT;
 
