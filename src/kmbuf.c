@@ -128,6 +128,14 @@ static void *kmbuf_mmap(void *addr, size_t len, int prot, int flags, int fd,
 	if (ptr == MAP_FAILED) {
 		*err = -errno;
 		ptr = NULL;
+	} else if (!ptr) {
+		/*
+		 * Nothing here asks for address 0, and NULL is what callers
+		 * take for failure: a "success" there is a broken mmap (a
+		 * filter faking it, say). Drop whatever it is and fail.
+		 */
+		munmap(ptr, len);
+		*err = -ENOMEM;
 	} else {
 		*err = 0;
 	}
