@@ -44,8 +44,16 @@ struct kmbuf_buf_status {
 /* kb->flags, library-internal */
 #define KB_INCREMENTAL			(1U << 0)
 
-/* What a handle tracks when an inline helper cannot do its job alone */
+/*
+ * What a handle tracks when an inline helper cannot do its job alone. It
+ * lives in a shared anonymous mapping of its own, as the ring and the
+ * buffers do, so that after fork() parent and child keep one record: a
+ * bid either process receives is held for both, and a bid either gives
+ * back is no longer held for the other.
+ */
 struct kmbuf_track {
+	/* bytes mapped for this structure and its arrays */
+	size_t map_len;
 	/* IO_URING_KMBUF_CHECK_OWNER: bids the application holds */
 	unsigned long *held;
 	/* IO_URING_KMBUF_CHECK_OWNER: scratch, bids met in one cq_advance */
@@ -507,11 +515,15 @@ static int kmbuf_env_flags(unsigned int *flags)
 	return 0;
 }
 
-/* One allocation for the tracking state and the arrays it points to */
+/*
+ * One shared mapping for the tracking state and the arrays it points to.
+ * The pointers stay valid in a child, which maps it at the same address.
+ */
 static struct kmbuf_track *kmbuf_track_alloc(unsigned int nentries,
-					     unsigned int flags)
+					     unsigned int flags, int *err)
 {
 	size_t words = (nentries + KMBUF_LONG_BITS - 1) / KMBUF_LONG_BITS;
+	size_t page = kmbuf_page_size();
 	size_t len = sizeof(struct kmbuf_track);
 	struct kmbuf_track *t;
 	char *p;
@@ -520,9 +532,13 @@ static struct kmbuf_track *kmbuf_track_alloc(unsigned int nentries,
 		len += 2 * words * sizeof(unsigned long);
 	if (flags & IO_URING_KMBUF_INCREMENTAL)
 		len += nentries * sizeof(__u32);
-	t = kmbuf_zalloc(len);
+	len = (len + page - 1) & ~(page - 1);
+	/* zero-filled, like the calloc() it replaces */
+	t = kmbuf_mmap(NULL, len, PROT_READ | PROT_WRITE,
+		       MAP_SHARED | MAP_ANONYMOUS, -1, 0, err);
 	if (!t)
 		return NULL;
+	t->map_len = len;
 	p = (char *) (t + 1);
 	if (flags & IO_URING_KMBUF_CHECK_OWNER) {
 		t->held = (unsigned long *) p;
@@ -532,6 +548,14 @@ static struct kmbuf_track *kmbuf_track_alloc(unsigned int nentries,
 	if (flags & IO_URING_KMBUF_INCREMENTAL)
 		t->consumed = (__u32 *) p;
 	return t;
+}
+
+static void kmbuf_track_free(void *track)
+{
+	struct kmbuf_track *t = track;
+
+	if (t)
+		io_uring_munmap_kmbuf(t, t->map_len);
 }
 
 static struct io_uring_kmbuf *kmbuf_setup(struct io_uring *ring,
@@ -561,10 +585,10 @@ static struct io_uring_kmbuf *kmbuf_setup(struct io_uring *ring,
 	kb->area_size = area_size;
 	kb->ring_size = kmbuf_ring_bytes(nentries);
 	if (flags & (IO_URING_KMBUF_CHECK_OWNER | IO_URING_KMBUF_INCREMENTAL)) {
-		kb->track = kmbuf_track_alloc(nentries, flags);
+		kb->track = kmbuf_track_alloc(nentries, flags, &ret);
 		if (!kb->track) {
 			free(kb);
-			*err = -ENOMEM;
+			*err = ret;
 			return NULL;
 		}
 	}
@@ -587,7 +611,7 @@ static struct io_uring_kmbuf *kmbuf_setup(struct io_uring *ring,
 		ret = kmbuf_setup_emulated(kb,
 					   flags & IO_URING_KMBUF_HUGE_PAGES);
 	if (ret) {
-		free(kb->track);
+		kmbuf_track_free(kb->track);
 		free(kb);
 		*err = ret;
 		return NULL;
@@ -708,7 +732,7 @@ int io_uring_kmbuf_free(struct io_uring_kmbuf *kb)
 	ret2 = kmbuf_release_area(kb, buffers_out);
 	if (!ret)
 		ret = ret2;
-	free(kb->track);
+	kmbuf_track_free(kb->track);
 	free(kb);
 	return ret;
 }
@@ -837,19 +861,35 @@ int io_uring_kmbuf_available(const struct io_uring_kmbuf *kb)
 	return (__u16) (io_uring_smp_load_acquire(&kb->br->tail) - st.head);
 }
 
+/*
+ * The bitmaps are shared with forked children: every access is atomic, so
+ * that a word never loses another process's update to a neighbouring bit.
+ */
 static bool kmbuf_test_bit(const unsigned long *map, unsigned int bit)
 {
-	return map[bit / KMBUF_LONG_BITS] & (1UL << (bit % KMBUF_LONG_BITS));
+	return __atomic_load_n(&map[bit / KMBUF_LONG_BITS], __ATOMIC_ACQUIRE) &
+	       (1UL << (bit % KMBUF_LONG_BITS));
 }
 
 static void kmbuf_set_bit(unsigned long *map, unsigned int bit)
 {
-	map[bit / KMBUF_LONG_BITS] |= 1UL << (bit % KMBUF_LONG_BITS);
+	__atomic_fetch_or(&map[bit / KMBUF_LONG_BITS],
+			  1UL << (bit % KMBUF_LONG_BITS), __ATOMIC_ACQ_REL);
 }
 
 static void kmbuf_clear_bit(unsigned long *map, unsigned int bit)
 {
-	map[bit / KMBUF_LONG_BITS] &= ~(1UL << (bit % KMBUF_LONG_BITS));
+	__atomic_fetch_and(&map[bit / KMBUF_LONG_BITS],
+			   ~(1UL << (bit % KMBUF_LONG_BITS)), __ATOMIC_ACQ_REL);
+}
+
+/* Clear 'bit'; whether it was set */
+static bool kmbuf_test_and_clear_bit(unsigned long *map, unsigned int bit)
+{
+	unsigned long mask = 1UL << (bit % KMBUF_LONG_BITS);
+
+	return __atomic_fetch_and(&map[bit / KMBUF_LONG_BITS], ~mask,
+				  __ATOMIC_ACQ_REL) & mask;
 }
 
 static struct kmbuf_track *kmbuf_track(const struct io_uring_kmbuf *kb)
@@ -942,7 +982,8 @@ int __io_uring_kmbuf_add(struct io_uring_kmbuf *kb, unsigned int bid,
 
 	if (bid >= kb->nentries)
 		return -EINVAL;
-	if (t && t->held && !kmbuf_test_bit(t->held, bid))
+	/* one step, so that only one give-back of a bid can win */
+	if (t && t->held && !kmbuf_test_and_clear_bit(t->held, bid))
 		return -EALREADY;
 	kmbuf_track_give_back(t, bid);
 	__io_uring_kmbuf_put(kb, bid, offset);
@@ -963,12 +1004,11 @@ int __io_uring_kmbuf_recycle_batch(struct io_uring_kmbuf *kb,
 	if (t && t->held) {
 		/* a bid not held, or twice in the batch: undo, refuse all */
 		for (i = 0; i < nr; i++) {
-			if (!kmbuf_test_bit(t->held, bids[i])) {
+			if (!kmbuf_test_and_clear_bit(t->held, bids[i])) {
 				for (j = 0; j < i; j++)
 					kmbuf_set_bit(t->held, bids[j]);
 				return -EALREADY;
 			}
-			kmbuf_clear_bit(t->held, bids[i]);
 		}
 	}
 	for (i = 0; i < nr; i++) {
