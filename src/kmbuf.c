@@ -10,6 +10,8 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <unistd.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
@@ -738,6 +740,59 @@ int io_uring_kmbuf_free(struct io_uring_kmbuf *kb)
 }
 
 /*
+ * A shortage that may pass (memory, RLIMIT_MEMLOCK, file descriptors, a
+ * signal): the probe's answer then says nothing about the kernel, and is
+ * not kept.
+ */
+static bool kmbuf_errno_transient(int err)
+{
+	return err == -ENOMEM || err == -EAGAIN || err == -EMFILE ||
+	       err == -ENFILE || err == -EINTR;
+}
+
+/*
+ * A pipe whose write end only the private ring holds, as a registered
+ * file: the read end sees end of file once the kernel has torn the ring
+ * down, which it does asynchronously after the ring fd is closed. Returns
+ * the read end, or -1 (then nobody waits).
+ */
+static int kmbuf_probe_watch(struct io_uring *ring)
+{
+	int fds[2];
+
+	if (pipe2(fds, O_CLOEXEC))
+		return -1;
+	if (io_uring_register_files(ring, &fds[1], 1)) {
+		close(fds[0]);
+		fds[0] = -1;
+	}
+	close(fds[1]);
+	return fds[0];
+}
+
+/*
+ * Wait, a second at most, until the private ring is gone. On kernels that
+ * charge ring memory to RLIMIT_MEMLOCK the charge goes with the ring, and
+ * a ring still being torn down would take its share of the caller's limit
+ * from the caller's own first registration.
+ */
+static void kmbuf_probe_wait(int watch)
+{
+	struct pollfd pfd = { .fd = watch, .events = POLLIN };
+	int i;
+
+	if (watch < 0)
+		return;
+	for (i = 0; i < 100; i++) {
+		int ret = poll(&pfd, 1, 10);
+
+		if (ret > 0 || (ret < 0 && errno != EINTR))
+			break;
+	}
+	close(watch);
+}
+
+/*
  * The probe proper, on a ring of its own that nothing else uses: register a
  * group of two one-page buffers with opcode 38, map exactly the two pages
  * at the kmbuf offset (one page more must be refused), map the ring and
@@ -758,8 +813,10 @@ static int kmbuf_probe_ring(struct io_uring *ring)
 	reg.buf_size = page;
 	reg.ring_entries = nr;
 	reg.bgid = 0;
-	if (kmbuf_register(ring, IORING_REGISTER_KMBUF_RING, &reg, 1) != 0)
-		return KMBUF_PROBE_NONE;
+	ret = kmbuf_register(ring, IORING_REGISTER_KMBUF_RING, &reg, 1);
+	if (ret)
+		return kmbuf_errno_transient(ret) ? KMBUF_PROBE_UNKNOWN :
+						    KMBUF_PROBE_NONE;
 	bufs = kmbuf_mmap_ring_fd(ring, (size_t) nr * page,
 				  PROT_READ | PROT_WRITE,
 				  IORING_OFF_KMBUF_RING, &ret);
@@ -795,15 +852,17 @@ out:
 /*
  * The cached answer, or a fresh probe. Threads that race here may each
  * run the probe; they find the same thing, and the answer is stored once
- * complete. A private ring that cannot even be created leaves nothing
- * cached (it may be a passing shortage) and counts as no kmbuf for now.
+ * complete. A private ring that cannot even be created, or a registration
+ * refused for a passing shortage (ENOMEM, EAGAIN, EMFILE, ENFILE, EINTR),
+ * leaves nothing cached and counts as no kmbuf for now. The probe returns
+ * only once the kernel has torn its ring down.
  */
 static int kmbuf_probe_level(void)
 {
 	static int cached = KMBUF_PROBE_UNKNOWN;
 	struct io_uring ring;
 	int saved_errno;
-	int level;
+	int level, watch;
 
 	level = __atomic_load_n(&cached, __ATOMIC_ACQUIRE);
 	if (level != KMBUF_PROBE_UNKNOWN)
@@ -814,9 +873,14 @@ static int kmbuf_probe_level(void)
 		errno = saved_errno;
 		return KMBUF_PROBE_NONE;
 	}
+	watch = kmbuf_probe_watch(&ring);
 	level = kmbuf_probe_ring(&ring);
 	io_uring_queue_exit(&ring);
+	kmbuf_probe_wait(watch);
 	errno = saved_errno;
+	/* a passing shortage answers nothing: probe again next time */
+	if (level == KMBUF_PROBE_UNKNOWN)
+		return KMBUF_PROBE_NONE;
 	__atomic_store_n(&cached, level, __ATOMIC_RELEASE);
 	return level;
 }
