@@ -354,13 +354,24 @@ int io_uring_free_buf_ring_kernel_managed(struct io_uring *ring, void *bufs,
 					  unsigned int nentries, int bgid)
 {
 	size_t area_size;
-	int ret, ret2;
+	int ret, ret2, saved_errno;
 
 	if (!ring || !bufs)
 		return -EINVAL;
 	ret = kmbuf_check_args(nentries, buf_size, bgid, &area_size);
 	if (ret)
 		return ret;
+	/*
+	 * munmap() of a range with nothing mapped succeeds, so a wrong
+	 * pointer would unregister the group and leak the real mapping.
+	 * msync(MS_ASYNC) does no I/O here; it fails unless 'bufs' is
+	 * page-aligned and the whole area is mapped.
+	 */
+	saved_errno = errno;
+	ret = msync(bufs, area_size, MS_ASYNC);
+	errno = saved_errno;
+	if (ret)
+		return -EINVAL;
 	/*
 	 * Unregister first: a kernel that refuses while a request holds a
 	 * buffer (EBUSY) leaves everything as it was, for a later retry.

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/mman.h>
 
 #include "helpers.h"
 
@@ -68,6 +69,23 @@ int main(void)
 	/* the free call checks what it is given */
 	T_EXPECT(io_uring_free_buf_ring_kernel_managed(&ring, bufs, 100, NR,
 						       BGID), -EINVAL);
+	/*
+	 * A pointer that is not the mapping (unaligned, or nothing mapped
+	 * there) is refused before anything is undone: the group stays
+	 * registered and mapped.
+	 */
+	T_EXPECT(io_uring_free_buf_ring_kernel_managed(&ring, bufs + 1,
+						       2 * page, NR, BGID),
+		 -EINVAL);
+	again = mmap(NULL, (size_t) NR * 2 * page, PROT_READ,
+		     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	T_ASSERT(again != MAP_FAILED);
+	munmap(again, (size_t) NR * 2 * page);
+	T_EXPECT(io_uring_free_buf_ring_kernel_managed(&ring, again, 2 * page,
+						       NR, BGID), -EINVAL);
+	T_ASSERT(io_uring_setup_buf_ring_kernel_managed(&ring, page, NR, BGID,
+							0, &ret) == NULL);
+	T_EXPECT(ret, -EEXIST);
 	T_EXPECT(io_uring_free_buf_ring_kernel_managed(&ring, bufs, 2 * page,
 						       NR, BGID), 0);
 	T_EXPECT(io_uring_unregister_kmbuf_ring(&ring, BGID), -ENOENT);
