@@ -265,7 +265,10 @@ static inline int io_uring_kmbuf_cqe_bid(const struct io_uring_cqe *cqe)
 
 /*
  * Buffer a CQE of this group points to, its bid in '*bid'; NULL if the CQE
- * carries no buffer (then '*bid' is left alone).
+ * carries no buffer (then '*bid' is left alone). 'kb' is const for the
+ * fast path, but with IO_URING_KMBUF_CHECK_OWNER or
+ * IO_URING_KMBUF_INCREMENTAL the call updates what the handle tracks: it
+ * is not safe to run concurrently with other calls on the handle.
  */
 static inline void *io_uring_kmbuf_cqe_buf(const struct io_uring_kmbuf *kb,
 					   const struct io_uring_cqe *cqe,
@@ -316,7 +319,10 @@ static inline void io_uring_kmbuf_advance(struct io_uring_kmbuf *kb,
 	io_uring_buf_ring_advance(kb->br, (int) count);
 }
 
-/* Give buffer 'bid' back to the group */
+/*
+ * Give buffer 'bid' back to the group: 0, -EINVAL (out of range) or
+ * -EALREADY (IO_URING_KMBUF_CHECK_OWNER, not held); nothing done on error.
+ */
 static inline int io_uring_kmbuf_recycle(struct io_uring_kmbuf *kb,
 					 unsigned int bid)
 {
@@ -328,8 +334,10 @@ static inline int io_uring_kmbuf_recycle(struct io_uring_kmbuf *kb,
 }
 
 /*
- * Give 'nr' buffers back with one tail update. Returns 'nr', or -EINVAL
- * (nothing recycled) if a bid is out of range or 'nr' exceeds the ring.
+ * Give 'nr' buffers back with one tail update. Returns 'nr'; or, with
+ * nothing recycled, -EINVAL if a bid is out of range or 'nr' exceeds the
+ * ring, -EALREADY (IO_URING_KMBUF_CHECK_OWNER) if a bid is not held or
+ * appears twice.
  */
 static inline int io_uring_kmbuf_recycle_batch(struct io_uring_kmbuf *kb,
 					       const unsigned int *bids,
