@@ -59,8 +59,8 @@ for page in "$@"; do
 
 	name=${page%.*}
 	section=${page##*.}
-	grep -q "^\.TH $name $section \".*\" \"liburing-kmbuf-1\.0\" \"liburing-kmbuf Manual\"$" "$file" ||
-		fail "$page: .TH must be: .TH $name $section \"date\" \"liburing-kmbuf-1.0\" \"liburing-kmbuf Manual\""
+	grep -q "^\.TH $name $section \".*\" \"liburing-kmbuf-1\.1\" \"liburing-kmbuf Manual\"$" "$file" ||
+		fail "$page: .TH must be: .TH $name $section \"date\" \"liburing-kmbuf-1.1\" \"liburing-kmbuf Manual\""
 	for sh in NAME SYNOPSIS DESCRIPTION "SEE ALSO"; do
 		grep -q "^\.SH $sh\$" "$file" || fail "$page: no $sh section"
 	done
