@@ -323,8 +323,16 @@ static void *kmbuf_kernel_register_map(struct io_uring *ring,
 	}
 	bufs = io_uring_mmap_kmbuf_bufs(ring, bgid, area_size,
 					PROT_READ | PROT_WRITE, err);
-	if (!bufs)
-		io_uring_unregister_kmbuf_ring(ring, bgid);
+	if (!bufs) {
+		/*
+		 * If the group cannot be unregistered (EBUSY: a request of
+		 * another thread already took a buffer), that is what the
+		 * caller must hear, not the mapping's error: the group stays.
+		 */
+		ret = io_uring_unregister_kmbuf_ring(ring, bgid);
+		if (ret < 0)
+			*err = ret;
+	}
 	return bufs;
 }
 
@@ -430,9 +438,13 @@ static int kmbuf_setup_kernel(struct io_uring_kmbuf *kb)
 		 * the handle API: treat the kernel as lacking kmbuf support.
 		 */
 		io_uring_munmap_kmbuf(kb->base, kb->area_size);
-		io_uring_unregister_kmbuf_ring(kb->ring, kb->bgid);
 		kb->base = NULL;
-		return -EOPNOTSUPP;
+		/*
+		 * A group that cannot be unregistered stays: report why,
+		 * rather than emulate on a bgid that is taken.
+		 */
+		ret = io_uring_unregister_kmbuf_ring(kb->ring, kb->bgid);
+		return ret < 0 ? ret : -EOPNOTSUPP;
 	}
 	kb->backend = IO_URING_KMBUF_BACKEND_KERNEL;
 	return 0;
