@@ -675,15 +675,45 @@ struct io_uring_kmbuf *io_uring_kmbuf_setup(struct io_uring *ring,
 }
 
 /*
- * Whether any buffer of an emulated group is out of the ring, held by the
- * application or by a request in flight. When the kernel cannot tell
- * (before 6.8), assume one is.
+ * Whether any buffer of an emulated group may be out of the ring, held by
+ * the application or by a request in flight. Counting entries is not
+ * enough: a bid given back twice (or never received) fills the place of
+ * one a request still holds. So look at the entries between the kernel's
+ * head and the tail: no buffer is out only if every bid is there. When
+ * the kernel cannot tell its head (before 6.8), or anything else is in
+ * doubt, assume one is out.
  */
 static bool kmbuf_buffers_out(const struct io_uring_kmbuf *kb)
 {
-	int avail = io_uring_kmbuf_available(kb);
+	struct kmbuf_buf_status st = { };
+	unsigned long *seen;
+	unsigned int i, nr, missing;
+	__u16 head, tail;
 
-	return avail < 0 || (unsigned int) avail < kb->nentries;
+	st.buf_group = kb->bgid;
+	if (kmbuf_register(kb->ring, KMBUF_REGISTER_PBUF_STATUS, &st, 1))
+		return true;
+	head = (__u16) st.head;
+	tail = io_uring_smp_load_acquire(&kb->br->tail);
+	nr = (__u16) (tail - head);
+	if (nr != kb->nentries)
+		return true;
+	seen = kmbuf_zalloc((kb->nentries + KMBUF_LONG_BITS - 1) /
+			    KMBUF_LONG_BITS * sizeof(unsigned long));
+	if (!seen)
+		return true;
+	missing = kb->nentries;
+	for (i = 0; i < nr; i++) {
+		unsigned int bid = kb->br->bufs[(head + i) & kb->mask].bid;
+		unsigned long bit = 1UL << (bid % KMBUF_LONG_BITS);
+
+		if (bid >= kb->nentries || (seen[bid / KMBUF_LONG_BITS] & bit))
+			break;
+		seen[bid / KMBUF_LONG_BITS] |= bit;
+		missing--;
+	}
+	free(seen);
+	return missing != 0;
 }
 
 /*

@@ -38,7 +38,7 @@
  * Wait until the read has taken the group's only buffer: the kernel's head
  * moves to 1. Kernels without IORING_REGISTER_PBUF_STATUS get a pause.
  */
-static void wait_buffer_taken(struct io_uring *ring)
+static void wait_buffer_taken(struct io_uring *ring, int bgid)
 {
 	struct { __u32 buf_group, head, resv[8]; } st;
 	int i;
@@ -46,7 +46,7 @@ static void wait_buffer_taken(struct io_uring *ring)
 	/* io-wq may be slow to start a worker on a loaded (UML) machine */
 	for (i = 0; i < 2000; i++) {
 		memset(&st, 0, sizeof(st));
-		st.buf_group = BGID;
+		st.buf_group = (__u32) bgid;
 		if (syscall(__NR_io_uring_register, ring->ring_fd,
 			    T_REGISTER_PBUF_STATUS, &st, 1)) {
 			if (errno != EINVAL)
@@ -72,6 +72,63 @@ static void check_untouched(const unsigned char *p, size_t len)
 			t_fail("byte %zu of the new mapping is %#x: the late "
 			       "read wrote into memory the application uses "
 			       "for something else", i, p[i]);
+}
+
+/*
+ * Emulated backend, misuse: a bid given back that was never received puts
+ * a duplicate in the ring, so the ring looks full (available() ==
+ * nentries) while a request still holds the other buffer. Free must not
+ * take that for 'no buffer out': the range must stay reserved, and the
+ * late read must not reach a new mapping at the old address.
+ */
+static void free_after_duplicate(struct io_uring *ring)
+{
+	struct io_uring_kmbuf *kb;
+	struct io_uring_sqe *sqe;
+	struct io_uring_cqe cqe;
+	unsigned char data[LEN];
+	size_t area_size;
+	void *old, *p;
+	int fds[2];
+
+	if (pipe(fds))
+		t_fail("pipe: %s", strerror(errno));
+	kb = t_kb_setup(ring, TEST_BACKEND, 2, (unsigned int) t_page_size(),
+			BGID + 1);
+	old = kb->base;
+	area_size = kb->area_size;
+	sqe = t_get_sqe(ring);
+	io_uring_prep_read(sqe, fds[0], NULL, 0, 0);
+	io_uring_kmbuf_prep_select(sqe, kb);
+	sqe->flags |= IOSQE_ASYNC;
+	sqe->user_data = READ_DATA + 1;
+	t_submit(ring, 1);
+	wait_buffer_taken(ring, BGID + 1);
+	/* bid 1 was never received: a duplicate, the ring looks full */
+	T_EXPECT(io_uring_kmbuf_recycle(kb, 1), 0);
+	if (io_uring_kmbuf_available(kb) != -EOPNOTSUPP)
+		T_EXPECT(io_uring_kmbuf_available(kb), 2);
+	T_EXPECT(io_uring_kmbuf_free(kb), 0);
+
+	p = mmap(old, area_size, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+	if (p != MAP_FAILED) {
+		/* the range was given up: see where the late read goes */
+		t_fill(data, LEN, 7, 0);
+		t_write_all(fds[1], data, LEN);
+		t_wait_cqe(ring, &cqe);
+		check_untouched(p, area_size);
+		t_fail("free released the area while a read held a buffer "
+		       "(read res %d)", cqe.res);
+	}
+	T_EXPECT(errno, EEXIST);
+	t_fill(data, LEN, 7, 0);
+	t_write_all(fds[1], data, LEN);
+	t_wait_cqe(ring, &cqe);
+	T_EXPECT(cqe.user_data, READ_DATA + 1);
+	T_EXPECT(cqe.res, -EFAULT);
+	close(fds[0]);
+	close(fds[1]);
 }
 
 int main(void)
@@ -100,7 +157,7 @@ int main(void)
 	sqe->flags |= IOSQE_ASYNC;
 	sqe->user_data = READ_DATA;
 	t_submit(&ring, 1);
-	wait_buffer_taken(&ring);
+	wait_buffer_taken(&ring, BGID);
 
 	ret = io_uring_kmbuf_free(kb);
 	/* the project's kernel refuses while a request holds a buffer */
@@ -158,6 +215,7 @@ int main(void)
 			T_EXPECT(io_uring_kmbuf_cqe_bid(&cqe), 0);
 	}
 	munmap(p, area_size);
+	free_after_duplicate(&ring);
 out:
 	close(fds[0]);
 	close(fds[1]);
