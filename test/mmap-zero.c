@@ -148,25 +148,10 @@ static int run_child(int backend_flag, const char *name)
 	return status;
 }
 
-/* Valgrind preloads its own objects into the program it runs */
-static bool under_valgrind(void)
-{
-	const char *preload = getenv("LD_PRELOAD");
-
-	return preload && strstr(preload, "vgpreload");
-}
-
 int main(void)
 {
 	int emu, kern;
 
-	/*
-	 * Valgrind places the program's mappings itself (MAP_FIXED at an
-	 * address of its choosing), so the filter never sees the flags it
-	 * matches and cannot fake the result.
-	 */
-	if (under_valgrind())
-		t_skip("under Valgrind, which makes the mappings itself");
 	emu = run_child(IO_URING_KMBUF_FORCE_EMULATION, "emulated");
 	kern = run_child(IO_URING_KMBUF_NO_EMULATION, "kernel");
 	if (emu == T_EXIT_FAIL || kern == T_EXIT_FAIL)
