@@ -10,26 +10,11 @@
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
-#include <linux/audit.h>
-#include <linux/filter.h>
-#include <linux/seccomp.h>
-#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 
 #include "helpers.h"
-
-#if defined(__x86_64__)
-#define T_AUDIT_ARCH	AUDIT_ARCH_X86_64
-#elif defined(__aarch64__)
-#define T_AUDIT_ARCH	AUDIT_ARCH_AARCH64
-#endif
-
-#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-#define ARG_LO(n)	(offsetof(struct seccomp_data, args[n]))
-#else
-#define ARG_LO(n)	(offsetof(struct seccomp_data, args[n]) + 4)
-#endif
+#include "seccomp.h"
 
 #define PBUF_STATUS	26
 
@@ -38,33 +23,18 @@
 static void install_filter(unsigned int err)
 {
 	struct sock_filter insns[] = {
-		BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
-			 offsetof(struct seccomp_data, arch)),
-		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, T_AUDIT_ARCH, 1, 0),
-		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-		BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
-			 offsetof(struct seccomp_data, nr)),
+		T_SECCOMP_PROLOGUE,
 		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_io_uring_register,
 			 1, 0),
 		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, ARG_LO(1)),
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, T_ARG_LO(1)),
 		BPF_STMT(BPF_ALU | BPF_AND | BPF_K, 0x7fffffffU),
 		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, PBUF_STATUS, 0, 1),
 		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | err),
 		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
 	};
-	struct sock_fprog prog = {
-		.len = sizeof(insns) / sizeof(insns[0]),
-		.filter = insns,
-	};
 
-	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0))
-		t_skip("PR_SET_NO_NEW_PRIVS: %s", strerror(errno));
-	if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog, 0, 0)) {
-		if (errno == EINVAL)
-			t_skip("no seccomp filters in this kernel");
-		t_fail("PR_SET_SECCOMP: %s", strerror(errno));
-	}
+	t_seccomp_install(insns, sizeof(insns) / sizeof(insns[0]));
 }
 
 /* In a child: set up a group, break opcode 26, ask for the count */

@@ -16,10 +16,12 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 
 #include "helpers.h"
+#include "seccomp.h"
 
 void t_skip(const char *fmt, ...)
 {
@@ -344,4 +346,20 @@ unsigned int t_ring_head(struct io_uring *ring, int bgid)
 		    T_REGISTER_PBUF_STATUS, &st, 1))
 		t_fail("IORING_REGISTER_PBUF_STATUS: %s", strerror(errno));
 	return st.head & 0xffff;
+}
+
+void t_seccomp_install(struct sock_filter *insns, unsigned short len)
+{
+	struct sock_fprog prog = {
+		.len = len,
+		.filter = insns,
+	};
+
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0))
+		t_skip("PR_SET_NO_NEW_PRIVS: %s", strerror(errno));
+	if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog, 0, 0)) {
+		if (errno == EINVAL)
+			t_skip("no seccomp filters in this kernel");
+		t_fail("PR_SET_SECCOMP: %s", strerror(errno));
+	}
 }

@@ -16,61 +16,33 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <linux/audit.h>
-#include <linux/filter.h>
-#include <linux/seccomp.h>
 #include <sys/mman.h>
-#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 
 #include "helpers.h"
+#include "seccomp.h"
 
 #define BGID	3
 
-#if defined(__x86_64__) && !defined(__ILP32__)
-#define T_AUDIT_ARCH	AUDIT_ARCH_X86_64
-#elif defined(__aarch64__) && !defined(__AARCH64EB__)
-#define T_AUDIT_ARCH	AUDIT_ARCH_AARCH64
-#elif defined(__riscv) && __riscv_xlen == 64
-#define T_AUDIT_ARCH	AUDIT_ARCH_RISCV64
-#endif
-
-#if defined(T_AUDIT_ARCH) && defined(__NR_mmap)
-/* the low 32 bits of syscall argument n (64-bit little-endian only) */
-#define ARG_LO(n)	(offsetof(struct seccomp_data, args[n]))
+#if defined(T_MMAP_ARGS_IN_REGS) && defined(__NR_mmap)
 
 /* mmap() with exactly MAP_SHARED or MAP_SHARED | MAP_ANONYMOUS returns 0 */
 static void install_filter(void)
 {
 	struct sock_filter insns[] = {
-		BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
-			 offsetof(struct seccomp_data, arch)),
-		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, T_AUDIT_ARCH, 1, 0),
-		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-		BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
-			 offsetof(struct seccomp_data, nr)),
+		T_SECCOMP_PROLOGUE,
 		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_mmap, 1, 0),
 		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, ARG_LO(3)),
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, T_ARG_LO(3)),
 		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, MAP_SHARED, 2, 0),
 		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K,
 			 MAP_SHARED | MAP_ANONYMOUS, 1, 0),
 		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
 		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | 0),
 	};
-	struct sock_fprog prog = {
-		.len = sizeof(insns) / sizeof(insns[0]),
-		.filter = insns,
-	};
 
-	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0))
-		t_skip("PR_SET_NO_NEW_PRIVS: %s", strerror(errno));
-	if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog, 0, 0)) {
-		if (errno == EINVAL)
-			t_skip("no seccomp filters in this kernel");
-		t_fail("PR_SET_SECCOMP: %s", strerror(errno));
-	}
+	t_seccomp_install(insns, sizeof(insns) / sizeof(insns[0]));
 }
 
 static void run_case(int backend_flag)

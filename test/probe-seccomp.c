@@ -19,40 +19,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <linux/audit.h>
-#include <linux/filter.h>
-#include <linux/seccomp.h>
-#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 
 #include "helpers.h"
+#include "seccomp.h"
 
 #define BGID	5
-
-#if defined(__x86_64__) && !defined(__ILP32__)
-#define T_AUDIT_ARCH	AUDIT_ARCH_X86_64
-#elif defined(__i386__)
-#define T_AUDIT_ARCH	AUDIT_ARCH_I386
-#elif defined(__aarch64__) && !defined(__AARCH64EB__)
-#define T_AUDIT_ARCH	AUDIT_ARCH_AARCH64
-#elif defined(__riscv) && __riscv_xlen == 64
-#define T_AUDIT_ARCH	AUDIT_ARCH_RISCV64
-#elif defined(__powerpc64__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-#define T_AUDIT_ARCH	AUDIT_ARCH_PPC64LE
-#elif defined(__s390x__)
-#define T_AUDIT_ARCH	AUDIT_ARCH_S390X
-#endif
-
-/* the low 32 bits of syscall argument n */
-#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-#define ARG_LO(n)	(offsetof(struct seccomp_data, args[n]))
-#else
-#define ARG_LO(n)	(offsetof(struct seccomp_data, args[n]) + 4)
-#endif
-
-/* IORING_REGISTER_USE_REGISTERED_RING, masked off the opcode */
-#define OPCODE_MASK	0x7fffffffU
 
 enum fault {
 	FAULT_EBADF,
@@ -76,17 +49,12 @@ static const char *const fault_names[] = {
 static void install_filter(int app_fd, unsigned int action_38)
 {
 	struct sock_filter insns[] = {
-		BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
-			 offsetof(struct seccomp_data, arch)),
-		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, T_AUDIT_ARCH, 1, 0),
-		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-		BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
-			 offsetof(struct seccomp_data, nr)),
+		T_SECCOMP_PROLOGUE,
 		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_io_uring_register,
 			 1, 0),
 		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, ARG_LO(1)),
-		BPF_STMT(BPF_ALU | BPF_AND | BPF_K, OPCODE_MASK),
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, T_ARG_LO(1)),
+		BPF_STMT(BPF_ALU | BPF_AND | BPF_K, T_OPCODE_MASK),
 		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K,
 			 IORING_REGISTER_KMBUF_RING, 2, 0),
 		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K,
@@ -94,7 +62,7 @@ static void install_filter(int app_fd, unsigned int action_38)
 		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
 		/* 38 or 39: keep the opcode in X, look at the fd */
 		BPF_STMT(BPF_MISC | BPF_TAX, 0),
-		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, ARG_LO(0)),
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, T_ARG_LO(0)),
 		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (unsigned int) app_fd,
 			 0, 1),
 		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_TRAP),
@@ -104,18 +72,8 @@ static void install_filter(int app_fd, unsigned int action_38)
 		BPF_STMT(BPF_RET | BPF_K, action_38),
 		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
 	};
-	struct sock_fprog prog = {
-		.len = sizeof(insns) / sizeof(insns[0]),
-		.filter = insns,
-	};
 
-	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0))
-		t_skip("PR_SET_NO_NEW_PRIVS: %s", strerror(errno));
-	if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog, 0, 0)) {
-		if (errno == EINVAL)
-			t_skip("no seccomp filters in this kernel");
-		t_fail("PR_SET_SECCOMP: %s", strerror(errno));
-	}
+	t_seccomp_install(insns, sizeof(insns) / sizeof(insns[0]));
 }
 
 /* What opcode 38 gives on a ring that is not the application's */

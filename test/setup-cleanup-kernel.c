@@ -18,30 +18,16 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <linux/audit.h>
-#include <linux/filter.h>
-#include <linux/seccomp.h>
-#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 
 #include "helpers.h"
+#include "seccomp.h"
 
 #define BGID_BUFS	3
 #define BGID_RING	4
 
-#if defined(__x86_64__) && !defined(__ILP32__)
-#define T_AUDIT_ARCH	AUDIT_ARCH_X86_64
-#elif defined(__aarch64__) && !defined(__AARCH64EB__)
-#define T_AUDIT_ARCH	AUDIT_ARCH_AARCH64
-#elif defined(__riscv) && __riscv_xlen == 64
-#define T_AUDIT_ARCH	AUDIT_ARCH_RISCV64
-#endif
-
-#if defined(T_AUDIT_ARCH) && defined(__NR_mmap)
-/* the low 32 bits of syscall argument n (64-bit little-endian only) */
-#define ARG_LO(n)	(offsetof(struct seccomp_data, args[n]))
-#define OPCODE_MASK	0x7fffffffU
+#if defined(T_MMAP_ARGS_IN_REGS) && defined(__NR_mmap)
 
 static void install_filter(int app_fd)
 {
@@ -50,39 +36,27 @@ static void install_filter(int app_fd)
 	const unsigned int off_ring = (unsigned int) IORING_OFF_PBUF_RING |
 				      (BGID_RING << IORING_OFF_PBUF_SHIFT);
 	struct sock_filter insns[] = {
-		BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
-			 offsetof(struct seccomp_data, arch)),
-		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, T_AUDIT_ARCH, 1, 0),
-		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-		BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
-			 offsetof(struct seccomp_data, nr)),
+		T_SECCOMP_PROLOGUE,
 		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_mmap, 0, 4),
 		/* mmap: the two offsets fail */
-		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, ARG_LO(5)),
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, T_ARG_LO(5)),
 		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, off_bufs, 1, 0),
 		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, off_ring, 0, 1),
 		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ENOMEM),
 		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_io_uring_register,
 			 0, 5),
 		/* io_uring_register(app_fd, 39): EBUSY */
-		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, ARG_LO(0)),
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, T_ARG_LO(0)),
 		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (unsigned int) app_fd, 0, 3),
-		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, ARG_LO(1)),
-		BPF_STMT(BPF_ALU | BPF_AND | BPF_K, OPCODE_MASK),
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, T_ARG_LO(1)),
+		BPF_STMT(BPF_ALU | BPF_AND | BPF_K, T_OPCODE_MASK),
 		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K,
 			 IORING_UNREGISTER_KMBUF_RING, 1, 0),
 		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
 		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EBUSY),
 	};
-	struct sock_fprog prog = {
-		.len = sizeof(insns) / sizeof(insns[0]),
-		.filter = insns,
-	};
 
-	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0))
-		t_fail("PR_SET_NO_NEW_PRIVS: %s", strerror(errno));
-	if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog, 0, 0))
-		t_fail("PR_SET_SECCOMP: %s", strerror(errno));
+	t_seccomp_install(insns, sizeof(insns) / sizeof(insns[0]));
 }
 
 /* The group is still registered: registering it again finds it */
