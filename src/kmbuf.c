@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <fcntl.h>
@@ -357,12 +358,60 @@ void *io_uring_setup_buf_ring_kernel_managed(struct io_uring *ring,
 					 area_size, err);
 }
 
+/*
+ * Whether [addr, addr + len) is exactly one mapping that
+ * io_uring_mmap_kmbuf_bufs() made for 'bgid': a line of /proc/self/maps
+ * with that start and end, shared, at the group's kmbuf offset, of an
+ * io_uring file. 1 if so, 0 if not, -1 if the maps cannot be read.
+ */
+static int kmbuf_is_bufs_mapping(void *addr, size_t len, int bgid)
+{
+	const unsigned long long off = IORING_OFF_KMBUF_RING |
+				       ((__u64) bgid << IORING_OFF_KMBUF_SHIFT);
+	const unsigned long start = (unsigned long) (uintptr_t) addr;
+	unsigned long lo, hi;
+	unsigned long long pgoff;
+	char line[512], perms[8], path[64];
+	bool line_start = true;
+	int saved_errno = errno;
+	int found = 0;
+	FILE *f;
+
+	f = fopen("/proc/self/maps", "re");
+	if (!f) {
+		errno = saved_errno;
+		return -1;
+	}
+	while (fgets(line, sizeof(line), f)) {
+		bool whole = strchr(line, '\n') != NULL;
+		int n;
+
+		/* only the start of a line names a mapping */
+		if (!line_start) {
+			line_start = whole;
+			continue;
+		}
+		line_start = whole;
+		path[0] = '\0';
+		n = sscanf(line, "%lx-%lx %7s %llx %*s %*s %63s", &lo, &hi,
+			   perms, &pgoff, path);
+		if (n < 4 || lo != start)
+			continue;
+		found = hi - lo == len && perms[3] == 's' && pgoff == off &&
+			!strcmp(path, "anon_inode:[io_uring]");
+		break;
+	}
+	fclose(f);
+	errno = saved_errno;
+	return found;
+}
+
 int io_uring_free_buf_ring_kernel_managed(struct io_uring *ring, void *bufs,
 					  unsigned int buf_size,
 					  unsigned int nentries, int bgid)
 {
 	size_t area_size;
-	int ret, ret2, saved_errno;
+	int ret, saved_errno;
 
 	if (!ring || !bufs)
 		return -EINVAL;
@@ -370,25 +419,35 @@ int io_uring_free_buf_ring_kernel_managed(struct io_uring *ring, void *bufs,
 	if (ret)
 		return ret;
 	/*
-	 * munmap() of a range with nothing mapped succeeds, so a wrong
-	 * pointer would unregister the group and leak the real mapping.
-	 * msync(MS_ASYNC) does no I/O here; it fails unless 'bufs' is
-	 * page-aligned and the whole area is mapped.
+	 * Without kmbuf registration the setup function cannot have mapped
+	 * anything: whatever 'bufs' is, it is not ours to unmap.
 	 */
-	saved_errno = errno;
-	ret = msync(bufs, area_size, MS_ASYNC);
-	errno = saved_errno;
-	if (ret)
+	if (kmbuf_probe_level() < KMBUF_PROBE_ABI)
+		return -EOPNOTSUPP;
+	/*
+	 * Unmap only what the setup function mapped: one mapping of exactly
+	 * the area, at this group's offset. Where /proc is not mounted, at
+	 * least the whole area must be mapped (msync(MS_ASYNC) does no I/O
+	 * here and fails on an unaligned pointer or a hole).
+	 */
+	ret = kmbuf_is_bufs_mapping(bufs, area_size, bgid);
+	if (ret < 0) {
+		saved_errno = errno;
+		ret = !msync(bufs, area_size, MS_ASYNC);
+		errno = saved_errno;
+	}
+	if (!ret)
 		return -EINVAL;
 	/*
-	 * Unregister first: a kernel that refuses while a request holds a
-	 * buffer (EBUSY) leaves everything as it was, for a later retry.
+	 * Unregister first, and unmap only if that worked: a kernel that
+	 * refuses (EBUSY while a request holds a buffer; ENOENT or EINVAL
+	 * for a group that is not this kmbuf ring) leaves everything as it
+	 * was.
 	 */
 	ret = io_uring_unregister_kmbuf_ring(ring, bgid);
-	if (ret == -EBUSY)
+	if (ret < 0)
 		return ret;
-	ret2 = io_uring_munmap_kmbuf(bufs, area_size);
-	return ret ? ret : ret2;
+	return io_uring_munmap_kmbuf(bufs, area_size);
 }
 
 /*
