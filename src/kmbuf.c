@@ -718,14 +718,18 @@ struct io_uring_kmbuf *io_uring_kmbuf_setup(struct io_uring *ring,
 				   IO_URING_KMBUF_INCREMENTAL;
 	int ret;
 
-	if (!ring || (flags & ~valid)) {
+	/*
+	 * The program's own flags are checked before the environment can
+	 * replace its backend choice, so that a conflict is refused in every
+	 * environment, not only where LIBURING_KMBUF_BACKEND is unset.
+	 */
+	if (!ring || (flags & ~valid) ||
+	    (flags & IO_URING_KMBUF_NO_EMULATION &&
+	     flags & IO_URING_KMBUF_FORCE_EMULATION)) {
 		*err = -EINVAL;
 		return NULL;
 	}
 	ret = kmbuf_env_flags(&flags);
-	if (!ret && (flags & IO_URING_KMBUF_NO_EMULATION) &&
-	    (flags & IO_URING_KMBUF_FORCE_EMULATION))
-		ret = -EINVAL;
 	if (ret) {
 		*err = ret;
 		return NULL;

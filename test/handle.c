@@ -148,8 +148,18 @@ static void test_env(struct io_uring *ring)
 	T_EXPECT(io_uring_kmbuf_backend(kb), IO_URING_KMBUF_BACKEND_EMULATED);
 	T_EXPECT(io_uring_kmbuf_free(kb), 0);
 
-	/* "kernel" forbids emulation */
+	/*
+	 * A program's own conflicting flags are refused whatever the
+	 * environment says: the variable replaces a valid choice, it does
+	 * not hide an invalid one.
+	 */
+	expect_setup_fails(ring, 4, page, 0, IO_URING_KMBUF_NO_EMULATION |
+			   IO_URING_KMBUF_FORCE_EMULATION, -EINVAL);
 	setenv(IO_URING_KMBUF_ENV, "kernel", 1);
+	expect_setup_fails(ring, 4, page, 0, IO_URING_KMBUF_NO_EMULATION |
+			   IO_URING_KMBUF_FORCE_EMULATION, -EINVAL);
+
+	/* "kernel" forbids emulation */
 	kb = io_uring_kmbuf_setup(ring, 4, page, 0,
 				  IO_URING_KMBUF_FORCE_EMULATION, &ret);
 	if (kernel) {
