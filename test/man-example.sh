@@ -6,7 +6,8 @@
 # from the page source between a pair of BEGIN/END EXAMPLE comments and its
 # roff escapes undone; if mandoc is installed, every line is also checked
 # against the rendered page, so the program tested is the one readers see.
-# A program the machine cannot run (no io_uring, a backend or kernel
+# Each must also compile with -std=c11 and -std=c99, as the page's rule
+# on the include order promises. A program the machine cannot run (no io_uring, a backend or kernel
 # feature missing) is reported; the test skips only if none ran.
 #
 # Exit 0 pass, 77 skip (with a SKIP: line), 1 fail, as the other tests.
@@ -95,6 +96,18 @@ $(cat "$tmp/escapes")"
 		fail "example $n does not build:
 $(cat "$tmp/build.log")
 $(cat -n "$tmp/example$n.c")"
+
+	# The page's rule: with <liburing/kmbuf.h> first, a strict ISO
+	# standard builds too (it asks for the POSIX declarations liburing.h
+	# needs). Its own examples must follow it.
+	for std in c11 c99; do
+		$CC -std=$std -Wall -Wextra -Werror ${CFLAGS:-} \
+			-I"$top_srcdir/src/include" $URING_CFLAGS \
+			-c -o "$tmp/example$n.$std.o" "$tmp/example$n.c" \
+			> "$tmp/build.log" 2>&1 ||
+			fail "example $n does not build with -std=$std:
+$(head -n 20 "$tmp/build.log")"
+	done
 
 	"$libtool" --mode=execute "$tmp/example$n" > "$tmp/run.log" 2>&1
 	rc=$?
