@@ -132,7 +132,7 @@ enum io_uring_kmbuf_backend {
 	/* buffers allocated by the kernel (IORING_REGISTER_KMBUF_RING) */
 	IO_URING_KMBUF_BACKEND_KERNEL	= 1,
 	/* buffers allocated by the library, registered as a pbuf ring */
-	IO_URING_KMBUF_BACKEND_EMULATED	= 2,
+	IO_URING_KMBUF_BACKEND_EMULATED	= 2
 };
 
 /* io_uring_kmbuf_setup() flags */
@@ -146,7 +146,7 @@ enum {
 	/* track which bids the application holds; refuse other recycles */
 	IO_URING_KMBUF_CHECK_OWNER	= 1U << 3,
 	/* let one buffer take the data of several completions */
-	IO_URING_KMBUF_INCREMENTAL	= 1U << 4,
+	IO_URING_KMBUF_INCREMENTAL	= 1U << 4
 };
 
 /*
