@@ -492,6 +492,22 @@ static void run_read(enum workload wl, unsigned int buf_size,
 }
 
 /*
+ * The copy the kernel makes into user memory: on x86-64 copy_to_user() is
+ * "rep movsb" (FSRM/ERMS CPUs), which moves large blocks faster than
+ * glibc's vector loop does here; elsewhere, memcpy().
+ */
+static inline void bound_copy(void *dst, const void *src, size_t len)
+{
+#if defined(__x86_64__)
+	__asm__ __volatile__("rep movsb"
+			     : "+D"(dst), "+S"(src), "+c"(len)
+			     : : "memory");
+#else
+	memcpy(dst, src, len);
+#endif
+}
+
+/*
  * Copy o.bytes from the file's image in chunks of buf_size into a ring of
  * 'nentries' buffers taken in turn (nentries 1: one reused buffer).
  */
@@ -508,8 +524,8 @@ static void run_memcpy(unsigned int buf_size, unsigned int nentries,
 	memset(ring, 0, (size_t)nentries * buf_size);
 	sample_begin(sm);
 	while (done < total) {
-		memcpy(ring + (size_t)bid * buf_size, memcpy_src + off,
-		       buf_size);
+		bound_copy(ring + (size_t)bid * buf_size, memcpy_src + off,
+			   buf_size);
 		__asm__ __volatile__("" : : "r"(ring) : "memory");
 		bid = (bid + 1) & (nentries - 1);
 		off += buf_size;
