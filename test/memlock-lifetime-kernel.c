@@ -9,7 +9,10 @@
  * ENOMEM, since the first round's 1 MiB is still there. After munmap of
  * everything, registration works again. The same when the ring exits
  * instead of unregistering: a mapping that outlives the ring keeps the
- * charge until it is unmapped.
+ * charge until it is unmapped. And the same for the ring pages: a loop
+ * that maps only the ring (IORING_OFF_PBUF_RING) of each group and keeps
+ * those mappings must be refused too, since the ring pages are charged
+ * with the group and the mapping keeps them.
  */
 #include <errno.h>
 #include <grp.h>
@@ -108,6 +111,54 @@ static void test_unregister_loop(void)
 	io_uring_queue_exit(&ring);
 }
 
+/* The ring entries of 'bgid', mapped read/write as liburing does */
+static void *map_ring(struct io_uring *ring, int bgid, size_t len)
+{
+	off_t off = (off_t) (IORING_OFF_PBUF_RING |
+			     ((__u64) bgid << IORING_OFF_PBUF_SHIFT));
+	void *p;
+
+	p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE,
+		 ring->ring_fd, off);
+	if (p == MAP_FAILED)
+		t_fail("mmap of the ring of group %d: %s", bgid,
+		       strerror(errno));
+	return p;
+}
+
+static void test_ring_mapping_loop(void)
+{
+	const size_t len = GROUP_PAGES * sizeof(struct io_uring_buf);
+	void *maps[ROUNDS];
+	struct io_uring ring;
+	int round, nr = 0, ret = 0;
+
+	t_ring_init(&ring, 4);
+	for (round = 0; round < ROUNDS; round++) {
+		ret = reg(&ring, GROUP_PAGES, 1);
+		if (ret)
+			break;
+		maps[nr++] = map_ring(&ring, 1, len);
+		T_EXPECT(io_uring_unregister_kmbuf_ring(&ring, 1), 0);
+	}
+	if (ret && ret != -ENOMEM)
+		t_fail("register in round %d: %s", round, strerror(-ret));
+	if (!ret || nr != 1)
+		t_fail("register -> mmap the ring -> unregister: %d rounds "
+		       "succeeded under a %u KiB RLIMIT_MEMLOCK, the ring "
+		       "mappings kept (%zu KiB of ring pages held, "
+		       "uncharged); want exactly 1, then ENOMEM", nr,
+		       LIMIT_BYTES >> 10, nr * (len >> 10));
+	printf("register/mmap ring/unregister: ENOMEM in round %d\n", round);
+
+	/* the ring is still there: tail == ring_entries, as registered */
+	T_EXPECT(((struct io_uring_buf_ring *) maps[0])->tail, GROUP_PAGES);
+	T_EXPECT(munmap(maps[0], len), 0);
+	T_EXPECT(reg_eventually(&ring, GROUP_PAGES, 1), 0);
+	T_EXPECT(io_uring_unregister_kmbuf_ring(&ring, 1), 0);
+	io_uring_queue_exit(&ring);
+}
+
 /*
  * The ring exits with the group registered and its buffers mapped: the
  * mapping keeps the pages, so it keeps the charge. Exit frees from a
@@ -174,6 +225,7 @@ int main(void)
 		drop_privileges();
 		test_unregister_loop();
 		test_ring_exit();
+		test_ring_mapping_loop();
 		exit(T_EXIT_PASS);
 	}
 	if (waitpid(pid, &status, 0) != pid)

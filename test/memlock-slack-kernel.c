@@ -64,9 +64,21 @@ static long mem_free_kib(void)
 }
 
 /*
+ * Pages a group of 'nr' one-page buffers is charged: the buffers and its
+ * ring (16 bytes an entry, a power of two of pages, at least one).
+ */
+static unsigned long group_pages(unsigned int nr)
+{
+	size_t ring = (size_t) nr * sizeof(struct io_uring_buf);
+
+	return nr + (ring <= page ? 1 : ring / page);
+}
+
+/*
  * Pages of RLIMIT_MEMLOCK left: register groups of one-page buffers, the
- * largest power of two that fits first, each charged exactly its pages.
- * Returns the number of bgids used from 'bgid' on (all unregistered).
+ * largest power of two that fits first, each charged exactly its pages
+ * and its ring's (to within the last page or two, which no group fits).
+ * Returns the room in pages (the groups are all unregistered).
  */
 static unsigned long room_left(struct io_uring *ring, int bgid)
 {
@@ -81,7 +93,7 @@ static unsigned long room_left(struct io_uring *ring, int bgid)
 		if (ret)
 			t_fail("register %u x %zu: %s", nr, page,
 			       strerror(-ret));
-		room += nr;
+		room += group_pages(nr);
 		b++;
 	}
 	while (b > bgid)

@@ -24,8 +24,9 @@
 
 #include "helpers.h"
 
-#define LIMIT		16384
 #define NR_BUFS		4
+/* the group's 4 one-page buffers and its ring's page (4 KiB pages) */
+#define LIMIT		20480
 #define BGID		1
 
 static void run_case(uid_t uid, bool probe)
