@@ -201,7 +201,16 @@ static bool fields_valid(const struct io_uring_kmbuf_reg *r)
 	for (i = sizeof(r->buf_size); i < sizeof(r->ring_addr); i++)
 		if (u[i])
 			return false;
-	if (r->flags || r->resv[0] || r->resv[1] || r->resv[2])
+	/*
+	 * IOU_PBUF_RING_INC is the one flag; min_left, the __u32 at the start
+	 * of resv in this tree's struct, is allowed with it only.
+	 */
+	if ((r->flags & ~IOU_PBUF_RING_INC) || r->resv[1] || r->resv[2])
+		return false;
+	for (i = sizeof(__u32); i < sizeof(r->resv[0]); i++)
+		if (((const unsigned char *) r->resv)[i])
+			return false;
+	if (!(r->flags & IOU_PBUF_RING_INC) && r->resv[0])
 		return false;
 	if (!pow2(r->ring_entries) || r->ring_entries > MAX_ENTRIES)
 		return false;
@@ -228,6 +237,14 @@ static void random_reg(struct io_uring_kmbuf_reg *r)
 		r->ring_addr |= (uint64_t) (1 + below(0xffffffffU)) << 32;
 	if (one_in(12))
 		r->flags = (__u16) (1 + below(0xffff));
+	else if (one_in(6))
+		r->flags = IOU_PBUF_RING_INC;
+	/* min_left, valid with IOU_PBUF_RING_INC only */
+	if (one_in(12)) {
+		__u32 min_left = (__u32) rnd();
+
+		memcpy(r->resv, &min_left, sizeof(min_left));
+	}
 	if (one_in(12))
 		r->resv[below(3)] = rnd() | (1ULL << below(64));
 	/* a valid registration stays small */

@@ -378,7 +378,12 @@ static void test_incremental(struct io_uring *ring)
 	reg.buf_size = (__u32) t_page_size();
 	reg.ring_entries = NR_BUFS;
 	reg.bgid = 9;
+	/* taken since the series' incremental patch (ABI section 3.5) */
 	reg.flags = IOU_PBUF_RING_INC;
+	T_EXPECT(io_uring_register_kmbuf_ring(ring, &reg, 0), 0);
+	T_EXPECT(io_uring_unregister_kmbuf_ring(ring, 9), 0);
+	/* the pbuf-only flag stays refused, with INC or without */
+	reg.flags = IOU_PBUF_RING_INC | IOU_PBUF_RING_MMAP;
 	T_EXPECT(io_uring_register_kmbuf_ring(ring, &reg, 0), -EINVAL);
 	reg.flags = 0;
 	T_EXPECT(io_uring_register_kmbuf_ring(ring, &reg, 0), 0);
