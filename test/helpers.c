@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,8 +18,10 @@
 #include <netinet/tcp.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 
 #include "helpers.h"
 #include "seccomp.h"
@@ -362,4 +365,36 @@ void t_seccomp_install(struct sock_filter *insns, unsigned short len)
 			t_skip("no seccomp filters in this kernel");
 		t_fail("PR_SET_SECCOMP: %s", strerror(errno));
 	}
+}
+
+int t_run_unprivileged(unsigned long memlock_bytes, void (*fn)(void))
+{
+	struct rlimit rl;
+	int status;
+	pid_t pid;
+
+	if (geteuid() != 0)
+		t_skip("needs root to lower RLIMIT_MEMLOCK and drop to uid %d",
+		       T_NOBODY);
+	fflush(stdout);
+	pid = fork();
+	if (pid < 0)
+		t_fail("fork: %s", strerror(errno));
+	if (!pid) {
+		rl.rlim_cur = rl.rlim_max = (rlim_t) memlock_bytes;
+		if (setrlimit(RLIMIT_MEMLOCK, &rl))
+			t_fail("setrlimit: %s", strerror(errno));
+		if (setgroups(0, NULL) || setgid(T_NOBODY) ||
+		    setuid(T_NOBODY))
+			t_fail("dropping to uid/gid %d: %s", T_NOBODY,
+			       strerror(errno));
+		T_EXPECT(geteuid(), T_NOBODY);
+		fn();
+		exit(T_EXIT_PASS);
+	}
+	if (waitpid(pid, &status, 0) != pid)
+		t_fail("waitpid: %s", strerror(errno));
+	if (!WIFEXITED(status))
+		t_fail("child died: status %#x", status);
+	return WEXITSTATUS(status);
 }

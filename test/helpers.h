@@ -80,6 +80,16 @@ int t_create_file(size_t len, unsigned int seed);
 /* A connected TCP pair on 127.0.0.1 */
 void t_tcp_pair(int fds[2]);
 size_t t_page_size(void);
+
+/* The unprivileged uid and gid the RLIMIT_MEMLOCK tests drop to */
+#define T_NOBODY	65534
+
+/*
+ * Run fn in a child that has RLIMIT_MEMLOCK = memlock_bytes and uid/gid
+ * T_NOBODY, and return the child's exit status (fn passes by returning).
+ * Skips unless the caller is root.
+ */
+int t_run_unprivileged(unsigned long memlock_bytes, void (*fn)(void));
 /* The kernel's head of group 'bgid' (IORING_REGISTER_PBUF_STATUS, 6.8+) */
 unsigned int t_ring_head(struct io_uring *ring, int bgid);
 /* An application-allocated pbuf ring, registered empty */

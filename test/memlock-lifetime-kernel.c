@@ -15,18 +15,14 @@
  * with the group and the mapping keeps them.
  */
 #include <errno.h>
-#include <grp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <sys/mman.h>
-#include <sys/resource.h>
-#include <sys/wait.h>
 
 #include "helpers.h"
 
-#define NOBODY		65534
 #define GROUP_PAGES	256
 #define LIMIT_BYTES	((1U << 20) + (64U << 10))
 #define ROUNDS		32
@@ -193,44 +189,17 @@ static void test_ring_exit(void)
 	io_uring_queue_exit(&ring2);
 }
 
-static void drop_privileges(void)
+static void run(void)
 {
-	struct rlimit rl;
-
-	rl.rlim_cur = rl.rlim_max = LIMIT_BYTES;
-	if (setrlimit(RLIMIT_MEMLOCK, &rl))
-		t_fail("setrlimit: %s", strerror(errno));
-	if (setgroups(0, NULL) || setgid(NOBODY) || setuid(NOBODY))
-		t_fail("dropping to uid/gid %d: %s", NOBODY, strerror(errno));
-	T_EXPECT(geteuid(), NOBODY);
+	test_unregister_loop();
+	test_ring_exit();
+	test_ring_mapping_loop();
 }
 
 int main(void)
 {
-	int status;
-	pid_t pid;
-
 	t_init();
 	t_require_kmbuf_kernel();
-	if (geteuid() != 0)
-		t_skip("needs root to lower RLIMIT_MEMLOCK and drop to uid %d",
-		       NOBODY);
 	page = t_page_size();
-
-	fflush(stdout);
-	pid = fork();
-	if (pid < 0)
-		t_fail("fork: %s", strerror(errno));
-	if (!pid) {
-		drop_privileges();
-		test_unregister_loop();
-		test_ring_exit();
-		test_ring_mapping_loop();
-		exit(T_EXIT_PASS);
-	}
-	if (waitpid(pid, &status, 0) != pid)
-		t_fail("waitpid: %s", strerror(errno));
-	if (!WIFEXITED(status))
-		t_fail("child died: status %#x", status);
-	return WEXITSTATUS(status);
+	return t_run_unprivileged(LIMIT_BYTES, run);
 }

@@ -18,17 +18,13 @@
  * so MemFree moves with this test's allocations only.
  */
 #include <errno.h>
-#include <grp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <sys/resource.h>
-#include <sys/wait.h>
 
 #include "helpers.h"
 
-#define NOBODY		65534
 #define LIMIT_MIB	24
 #define NR_BUFS		8
 #define TOLERANCE_KIB	2048
@@ -147,42 +143,15 @@ static void test_slack(void)
 	io_uring_queue_exit(&ring);
 }
 
-static void drop_privileges(void)
+static void run(void)
 {
-	struct rlimit rl;
-
-	rl.rlim_cur = rl.rlim_max = (rlim_t) LIMIT_MIB << 20;
-	if (setrlimit(RLIMIT_MEMLOCK, &rl))
-		t_fail("setrlimit: %s", strerror(errno));
-	if (setgroups(0, NULL) || setgid(NOBODY) || setuid(NOBODY))
-		t_fail("dropping to uid/gid %d: %s", NOBODY, strerror(errno));
-	T_EXPECT(geteuid(), NOBODY);
+	test_slack();
 }
 
 int main(void)
 {
-	int status;
-	pid_t pid;
-
 	t_init();
 	t_require_kmbuf_kernel();
-	if (geteuid() != 0)
-		t_skip("needs root to lower RLIMIT_MEMLOCK and drop to uid %d",
-		       NOBODY);
 	page = t_page_size();
-
-	fflush(stdout);
-	pid = fork();
-	if (pid < 0)
-		t_fail("fork: %s", strerror(errno));
-	if (!pid) {
-		drop_privileges();
-		test_slack();
-		exit(T_EXIT_PASS);
-	}
-	if (waitpid(pid, &status, 0) != pid)
-		t_fail("waitpid: %s", strerror(errno));
-	if (!WIFEXITED(status))
-		t_fail("child died: status %#x", status);
-	return WEXITSTATUS(status);
+	return t_run_unprivileged((unsigned long) LIMIT_MIB << 20, run);
 }
