@@ -31,35 +31,29 @@
 #define LEN		512
 #define READ_DATA	0x5eed
 
-/* IORING_REGISTER_PBUF_STATUS (Linux 6.8), missing from liburing 2.3 */
-#define T_REGISTER_PBUF_STATUS	26
-
 /*
  * Wait until the read has taken the group's only buffer: the kernel's head
  * moves to 1. Kernels without IORING_REGISTER_PBUF_STATUS get a pause.
  */
 static void wait_buffer_taken(struct io_uring *ring, int bgid)
 {
-	struct { __u32 buf_group, head, resv[8]; } st;
-	int i;
+	unsigned int head = 0;
+	int i, ret;
 
 	/* io-wq may be slow to start a worker on a loaded (UML) machine */
 	for (i = 0; i < 2000; i++) {
-		memset(&st, 0, sizeof(st));
-		st.buf_group = (__u32) bgid;
-		if (syscall(__NR_io_uring_register, ring->ring_fd,
-			    T_REGISTER_PBUF_STATUS, &st, 1)) {
-			if (errno != EINVAL)
-				t_fail("PBUF_STATUS: %s", strerror(errno));
+		ret = t_pbuf_status(ring, bgid, &head);
+		if (ret) {
+			if (ret != -EINVAL)
+				t_fail("PBUF_STATUS: %s", strerror(-ret));
 			usleep(200 * 1000);
 			return;
 		}
-		if ((st.head & 0xffff) == 1)
+		if (head == 1)
 			return;
 		usleep(10 * 1000);
 	}
-	t_fail("the read never took the buffer (head %u after 20 s)",
-	       st.head);
+	t_fail("the read never took the buffer (head %u after 20 s)", head);
 }
 
 /* The new mapping must still hold nothing but zeros */

@@ -341,14 +341,27 @@ struct t_buf_status {
 	__u32	resv[8];
 };
 
-unsigned int t_ring_head(struct io_uring *ring, int bgid)
+int t_pbuf_status(struct io_uring *ring, int bgid, unsigned int *head)
 {
 	struct t_buf_status st = { .buf_group = (__u32) bgid };
 
 	if (syscall(__NR_io_uring_register, ring->ring_fd,
 		    T_REGISTER_PBUF_STATUS, &st, 1))
-		t_fail("IORING_REGISTER_PBUF_STATUS: %s", strerror(errno));
-	return st.head & 0xffff;
+		return -errno;
+	if (head)
+		*head = st.head & 0xffff;
+	return 0;
+}
+
+unsigned int t_ring_head(struct io_uring *ring, int bgid)
+{
+	unsigned int head;
+	int ret;
+
+	ret = t_pbuf_status(ring, bgid, &head);
+	if (ret)
+		t_fail("IORING_REGISTER_PBUF_STATUS: %s", strerror(-ret));
+	return head;
 }
 
 void t_seccomp_install(struct sock_filter *insns, unsigned short len)

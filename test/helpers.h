@@ -90,7 +90,12 @@ size_t t_page_size(void);
  * Skips unless the caller is root.
  */
 int t_run_unprivileged(unsigned long memlock_bytes, void (*fn)(void));
-/* The kernel's head of group 'bgid' (IORING_REGISTER_PBUF_STATUS, 6.8+) */
+/*
+ * IORING_REGISTER_PBUF_STATUS (6.8+) for group 'bgid': 0 with the kernel's
+ * head in *head (may be NULL), or -errno
+ */
+int t_pbuf_status(struct io_uring *ring, int bgid, unsigned int *head);
+/* The kernel's head of group 'bgid'; fails the test where it cannot */
 unsigned int t_ring_head(struct io_uring *ring, int bgid);
 /* An application-allocated pbuf ring, registered empty */
 struct io_uring_buf_ring *t_pbuf_ring_setup(struct io_uring *ring,

@@ -27,22 +27,10 @@
 #define LIMIT_BYTES	(64U << 10)
 #define BGID		3
 
-#define REGISTER_PBUF_STATUS	26
-struct buf_status {
-	__u32	buf_group;
-	__u32	head;
-	__u32	resv[8];
-};
-
 /* 0 or -errno of IORING_REGISTER_PBUF_STATUS for 'bgid' */
 static int status(struct io_uring *ring, int bgid)
 {
-	struct buf_status st = { .buf_group = (__u32) bgid };
-
-	if (syscall(__NR_io_uring_register, ring->ring_fd,
-		    REGISTER_PBUF_STATUS, &st, 1))
-		return -errno;
-	return 0;
+	return t_pbuf_status(ring, bgid, NULL);
 }
 
 static int reg(struct io_uring *ring, unsigned int nr)
