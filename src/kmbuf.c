@@ -702,6 +702,16 @@ static struct io_uring_kmbuf *kmbuf_setup(struct io_uring *ring,
 	}
 	/* with tracking, every bid takes the library's path */
 	kb->fast_bids = kb->track ? 0 : nentries;
+	/*
+	 * A request that commits its buffer at selection (io-wq, files that
+	 * can't be polled) makes a stock kernel consume the length asked for,
+	 * not what it read, and its CQE doesn't say which happened: the
+	 * offset of the next CQE's data would be unknown. Asking for the
+	 * whole rest of the buffer retires it at selection instead.
+	 */
+	if (kb->backend == IO_URING_KMBUF_BACKEND_EMULATED &&
+	    (kb->flags & KB_INCREMENTAL))
+		kb->min_sel_len = buf_size;
 	*err = 0;
 	return kb;
 }

@@ -179,7 +179,12 @@ struct io_uring_kmbuf {
 	 * need the library for every bid.
 	 */
 	unsigned int fast_bids;
-	unsigned int resv32;
+	/*
+	 * A request selecting from the group must ask for 0 bytes or at
+	 * least this many; 0 if any length works. It is buf_size with
+	 * IO_URING_KMBUF_INCREMENTAL on the emulated backend.
+	 */
+	unsigned int min_sel_len;
 	void *track;			/* library-internal */
 	unsigned long resv[2];
 };
@@ -378,12 +383,19 @@ static inline int io_uring_kmbuf_cqe_seen(struct io_uring_kmbuf *kb,
 	return 0;
 }
 
-/* Make 'sqe' pick its buffer from this group */
-static inline void io_uring_kmbuf_prep_select(struct io_uring_sqe *sqe,
-					      const struct io_uring_kmbuf *kb)
+/*
+ * Make 'sqe' pick its buffer from this group. Returns 0, or -EINVAL with
+ * the SQE left as it was if its length is one the group cannot serve (see
+ * min_sel_len).
+ */
+static inline int io_uring_kmbuf_prep_select(struct io_uring_sqe *sqe,
+					     const struct io_uring_kmbuf *kb)
 {
+	if (sqe->len && sqe->len < kb->min_sel_len)
+		return -EINVAL;
 	sqe->flags |= IOSQE_BUFFER_SELECT;
 	sqe->buf_group = kb->bgid;
+	return 0;
 }
 
 /*
@@ -397,7 +409,8 @@ static inline void io_uring_kmbuf_prep_recv_multishot(struct io_uring_sqe *sqe,
 {
 	io_uring_prep_recv(sqe, sockfd, NULL, 0, flags);
 	sqe->ioprio |= IORING_RECV_MULTISHOT;
-	io_uring_kmbuf_prep_select(sqe, kb);
+	/* length 0: never refused */
+	(void) io_uring_kmbuf_prep_select(sqe, kb);
 }
 
 /* The same for IORING_OP_READ_MULTISHOT (Linux 6.7) on a pollable file */
@@ -406,7 +419,7 @@ static inline void io_uring_kmbuf_prep_read_multishot(struct io_uring_sqe *sqe,
 						      int fd, __u64 offset)
 {
 	io_uring_prep_rw(IORING_OP_READ_MULTISHOT, sqe, fd, NULL, 0, offset);
-	io_uring_kmbuf_prep_select(sqe, kb);
+	(void) io_uring_kmbuf_prep_select(sqe, kb);
 }
 
 /* Backend of a handle: enum io_uring_kmbuf_backend */
