@@ -1226,6 +1226,8 @@ static int run_small_one(enum smode m, unsigned int msg,
 }
 
 static double paired_ratio(const struct result *a, const struct result *b);
+static bool paired_ratio_ci(const struct result *a, const struct result *b,
+			    double *lo, double *hi);
 
 struct small_result {
 	struct result r;
@@ -1234,8 +1236,12 @@ struct small_result {
 	size_t held_peak, flight_peak, timeouts;
 };
 
-/* worst memory ratio and throughput ratio of the INC modes, for targets */
-static double t_small_mem = -1, t_small_x = 1e9;
+/*
+ * Worst memory ratio and throughput ratio of the INC modes, for targets,
+ * with the 95% interval of that throughput ratio (t_small_ci: 0 none).
+ */
+static double t_small_mem = -1, t_small_x = 1e9, t_small_xlo, t_small_xhi;
+static bool t_small_ci;
 
 static void run_small(void)
 {
@@ -1246,6 +1252,7 @@ static void run_small(void)
 	if (o.csv)
 		printf("kind,msg_size,conns,mode,mbs_median,mbs_min,mbs_max,"
 		       "kmsgs,bytes_per_cqe,cpu_s_per_gb,ratio_vs_pbuf_inc,"
+		       "ratio_ci95_lo,ratio_ci95_hi,"
 		       "cpu_ratio_vs_pbuf_inc,mem_per_byte_median,mem_min,"
 		       "mem_max,held_peak_kib,enobufs,note\n");
 	else
@@ -1255,13 +1262,15 @@ static void run_small(void)
 		       "batches of %zu KiB (or when the group runs dry)\n"
 		       "mem/B = peak buffer bytes held / peak payload bytes not "
 		       "yet consumed (1.0 = no waste); x inc, cpu x: against "
-		       "pbuf-inc\n"
-		       "%-5s %-14s %7s %15s %7s %5s %6s %7s %6s %6s %13s %8s %s\n",
+		       "pbuf-inc; [95%% CI]: of the median x inc, "
+		       "distribution-free\n"
+		       "%-5s %-14s %7s %15s %7s %5s %6s %7s %13s %6s %6s %13s %8s %s\n",
 		       o.small_conns, o.small_window, o.small_nbufs,
 		       o.small_buf / 1024,
 		       o.small_msgs, o.small_batch / 1024,
 		       "msg", "mode", "MB/s", "[min-max]", "kmsg/s", "B/CQE",
-		       "cpu/GB", "x inc", "cpu x", "mem/B", "[min-max]",
+		       "cpu/GB", "x inc", "[95% CI]", "cpu x", "mem/B",
+		       "[min-max]",
 		       "held KiB", "note");
 	memset(res, 0, sizeof(res));
 	/* rounds: every size and mode once per round, interleaved */
@@ -1324,19 +1333,21 @@ static void run_small(void)
 			struct small_result *sr = &res[si][m];
 			struct result *rs = &sr->r;
 			double g, ops, cpu, bpc, mem, mlo, mhi, x, cx, a, b;
-			char note[200] = "";
+			double xlo = 0, xhi = 0;
+			char note[200] = "", ci[32] = "-";
+			bool has_ci;
 
 			if (!(o.smode_mask & (1U << m)))
 				continue;
 			if (!rs->n) {
 				if (o.csv)
-					printf("small,%u,%u,%s,,,,,,,,,,,,,,\"%s\"\n",
+					printf("small,%u,%u,%s,,,,,,,,,,,,,,,,\"%s\"\n",
 					       msg, o.small_conns, smode_name[m],
 					       rs->why);
 				else
-					printf("%-5u %-14s %7s %15s %7s %5s %6s %7s %6s %6s %13s %8s %s\n",
+					printf("%-5u %-14s %7s %15s %7s %5s %6s %7s %13s %6s %6s %13s %8s %s\n",
 					       msg, smode_name[m], "-", "", "", "",
-					       "", "", "", "", "", "", rs->why);
+					       "", "", "", "", "", "", "", rs->why);
 				continue;
 			}
 			g = median(rs->gbs, rs->n, &lo, &hi);
@@ -1345,12 +1356,20 @@ static void run_small(void)
 			bpc = median(sr->bpc, rs->n, &a, &b);
 			mem = median(sr->mem, rs->n, &mlo, &mhi);
 			x = paired_ratio(rs, &res[si][base].r);
+			has_ci = m != base &&
+				 paired_ratio_ci(rs, &res[si][base].r, &xlo, &xhi);
+			if (has_ci)
+				snprintf(ci, sizeof(ci), "[%5.3f-%5.3f]", xlo, xhi);
 			cx = cpu > 0 ? base_cpu / cpu : 0;
 			if (smode_inc(m) && m != S_PBUF_INC) {
 				if (mhi > t_small_mem)
 					t_small_mem = mhi;
-				if (x > 0 && x < t_small_x)
+				if (x > 0 && x < t_small_x) {
 					t_small_x = x;
+					t_small_ci = has_ci;
+					t_small_xlo = xlo;
+					t_small_xhi = xhi;
+				}
 			}
 			if (rs->enobufs || sr->timeouts)
 				snprintf(note, sizeof(note),
@@ -1360,16 +1379,16 @@ static void run_small(void)
 				strncat(note, " io-wq threads seen",
 					sizeof(note) - strlen(note) - 1);
 			if (o.csv) {
-				printf("small,%u,%u,%s,%.1f,%.1f,%.1f,%.1f,%.0f,%.3f,%.3f,%.3f,%.3f,%.3f,%.3f,%zu,%zu,\"%s\"\n",
+				printf("small,%u,%u,%s,%.1f,%.1f,%.1f,%.1f,%.0f,%.3f,%.3f,%.3f,%.3f,%.3f,%.3f,%.3f,%.3f,%zu,%zu,\"%s\"\n",
 				       msg, o.small_conns, smode_name[m],
 				       g * 1e3, lo * 1e3, hi * 1e3, ops / 1e3,
-				       bpc, cpu, x, cx, mem, mlo, mhi,
+				       bpc, cpu, x, xlo, xhi, cx, mem, mlo, mhi,
 				       sr->held_peak / 1024, rs->enobufs, note);
 				continue;
 			}
-			printf("%-5u %-14s %7.1f [%6.1f-%6.1f] %7.1f %5.0f %6.2f %6.3fx %5.3fx %6.3f [%5.2f-%5.2f] %8zu %s\n",
+			printf("%-5u %-14s %7.1f [%6.1f-%6.1f] %7.1f %5.0f %6.2f %6.3fx %13s %5.3fx %6.3f [%5.2f-%5.2f] %8zu %s\n",
 			       msg, smode_name[m], g * 1e3, lo * 1e3, hi * 1e3,
-			       ops / 1e3, bpc, cpu, x, cx, mem, mlo, mhi,
+			       ops / 1e3, bpc, cpu, x, ci, cx, mem, mlo, mhi,
 			       sr->held_peak / 1024, note);
 		}
 		if (!o.csv)
@@ -1737,6 +1756,39 @@ static double paired_ratio(const struct result *a, const struct result *b)
 	return median(r, a->n, &lo, &hi);
 }
 
+/*
+ * A 95% confidence interval of the median of the per-round ratios that
+ * assumes nothing about their distribution: the k-th smallest and k-th
+ * largest ratio, k the largest with P(Binomial(n, 1/2) < k) <= 2.5%. It
+ * needs at least 6 rounds; returns false (no interval) with fewer.
+ */
+static bool paired_ratio_ci(const struct result *a, const struct result *b,
+			    double *lo, double *hi)
+{
+	double r[MAX_RUNS], cdf = 0, term;
+	unsigned int i, k = 0;
+
+	if (!a->n || a->n != b->n)
+		return false;
+	/* P(X = 0) = 2^-n; P(X = i + 1) = P(X = i) * (n - i) / (i + 1) */
+	term = ldexp(1.0, -(int)a->n);
+	for (i = 0; i < a->n / 2; i++) {
+		if (cdf + term > 0.025)
+			break;
+		cdf += term;
+		k = i + 1;
+		term = term * (a->n - i) / (i + 1);
+	}
+	if (!k)
+		return false;
+	for (i = 0; i < a->n; i++)
+		r[i] = a->gbs[i] / b->gbs[i];
+	qsort(r, a->n, sizeof(*r), cmp_double);
+	*lo = r[k - 1];
+	*hi = r[a->n - k];
+	return true;
+}
+
 static void run_throughput(void)
 {
 	static struct result res[W_NR][M_NR];
@@ -2006,12 +2058,25 @@ static void print_targets(void)
 		       "(read() >= memcpy-1buf: %.3fx)\n", p, t_file_memcpy,
 		       t_file_memcpy >= 0.8 ? "MET" : "MISSED",
 		       t_file_memcpy_read);
-	if (t_small_mem >= 0)
+	if (t_small_mem >= 0) {
+		char ci[80] = "";
+
+		/*
+		 * A median below 1.0 whose interval holds 1.0 is no evidence
+		 * of a slowdown; one whose interval is below 1.0 is.
+		 */
+		if (t_small_ci)
+			snprintf(ci, sizeof(ci), " (95%% CI %.3f-%.3f%s)",
+				 t_small_xlo, t_small_xhi,
+				 t_small_x >= 1.0 ? "" :
+				 t_small_xhi >= 1.0 ? ": 1.0 inside, no slowdown "
+				 "shown" : ": all below 1.0, slower");
 		printf("%ssmall messages, kmbuf INC: memory per payload byte "
 		       "<= 1.1: worst %.3f %s; >= 1.0x pbuf-inc: worst %.3fx "
-		       "%s\n", p, t_small_mem,
+		       "%s%s\n", p, t_small_mem,
 		       t_small_mem <= 1.1 ? "MET" : "MISSED", t_small_x,
-		       t_small_x >= 1.0 ? "MET" : "MISSED");
+		       t_small_x >= 1.0 ? "MET" : "MISSED", ci);
+	}
 	if (o.verify)
 		printf("%sverify: %lu bad buffers\n", p, verify_fail);
 }
