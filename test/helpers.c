@@ -164,6 +164,34 @@ struct io_uring_kmbuf *t_kb_setup(struct io_uring *ring, int backend,
 	return kb;
 }
 
+struct io_uring_kmbuf *t_kb_setup_inc(struct io_uring *ring, int backend,
+				      unsigned int nentries,
+				      unsigned int buf_size, int bgid,
+				      unsigned int flags)
+{
+	struct io_uring_kmbuf *kb;
+	int ret;
+
+	flags |= IO_URING_KMBUF_INCREMENTAL;
+	flags |= backend == T_BACKEND_KERNEL ? IO_URING_KMBUF_NO_EMULATION :
+					       IO_URING_KMBUF_FORCE_EMULATION;
+	kb = io_uring_kmbuf_setup(ring, nentries, buf_size, bgid, flags, &ret);
+	if (kb) {
+		T_EXPECT(ret, 0);
+		T_EXPECT(io_uring_kmbuf_backend(kb), backend);
+		return kb;
+	}
+	T_EXPECT(ret, -EOPNOTSUPP);
+	if (backend == T_BACKEND_EMULATED)
+		t_skip("no IOU_PBUF_RING_INC (Linux 6.12) here");
+	/* the project's kernel (kernel/run-tests.sh) must take it */
+	if (getenv("KMBUF_UML"))
+		t_fail("the kernel series refuses IOU_PBUF_RING_INC");
+	printf("kernel backend: no incremental consumption for kmbuf rings "
+	       "in this kernel, not checked\n");
+	return NULL;
+}
+
 struct io_uring_sqe *t_get_sqe(struct io_uring *ring)
 {
 	struct io_uring_sqe *sqe = io_uring_get_sqe(ring);

@@ -51,6 +51,16 @@ void t_ring_init(struct io_uring *ring, unsigned int entries);
 struct io_uring_kmbuf *t_kb_setup(struct io_uring *ring, int backend,
 				  unsigned int nentries, unsigned int buf_size,
 				  int bgid);
+/*
+ * Set up a group with IO_URING_KMBUF_INCREMENTAL (and 'flags') on
+ * 'backend': skips where the emulated backend lacks IOU_PBUF_RING_INC,
+ * fails in the project's UML guest if the kernel backend lacks it, and
+ * elsewhere returns NULL for a kernel backend without it, saying so.
+ */
+struct io_uring_kmbuf *t_kb_setup_inc(struct io_uring *ring, int backend,
+				      unsigned int nentries,
+				      unsigned int buf_size, int bgid,
+				      unsigned int flags);
 /* Why the kernel backend is unavailable, or NULL if it is available */
 const char *t_kernel_missing(void);
 /* Skip unless the kernel backend (register, map, recycle) works */

@@ -108,24 +108,12 @@ static void give_back_both(struct io_uring_kmbuf *kb)
 
 static void run(struct io_uring *ring, int backend)
 {
-	unsigned int flags = IO_URING_KMBUF_INCREMENTAL;
 	struct io_uring_kmbuf *kb;
 	struct io_uring_cqe cqe;
-	int ret;
 
-	flags |= backend == T_BACKEND_KERNEL ? IO_URING_KMBUF_NO_EMULATION :
-					       IO_URING_KMBUF_FORCE_EMULATION;
-	kb = io_uring_kmbuf_setup(ring, NR_BUFS, buf_size, BGID, flags, &ret);
-	if (!kb) {
-		T_EXPECT(ret, -EOPNOTSUPP);
-		if (backend == T_BACKEND_EMULATED)
-			t_skip("no IOU_PBUF_RING_INC (Linux 6.12) here");
-		if (getenv("KMBUF_UML"))
-			t_fail("the kernel series refuses IOU_PBUF_RING_INC");
-		printf("kernel backend: no incremental consumption for kmbuf "
-		       "rings in this kernel, not checked\n");
+	kb = t_kb_setup_inc(ring, backend, NR_BUFS, buf_size, BGID, 0);
+	if (!kb)
 		return;
-	}
 
 	/* io-wq, a length asked for: each read retires its buffer */
 	pipe_put(4);

@@ -124,21 +124,9 @@ static void run(struct io_uring *ring, int backend, unsigned int flags)
 	int ret;
 
 	s.owner = flags & IO_URING_KMBUF_CHECK_OWNER;
-	flags |= IO_URING_KMBUF_INCREMENTAL;
-	flags |= backend == T_BACKEND_KERNEL ? IO_URING_KMBUF_NO_EMULATION :
-					       IO_URING_KMBUF_FORCE_EMULATION;
-	s.kb = io_uring_kmbuf_setup(ring, NR_BUFS, buf_size, BGID, flags,
-				    &ret);
-	if (!s.kb) {
-		T_EXPECT(ret, -EOPNOTSUPP);
-		if (backend == T_BACKEND_EMULATED)
-			t_skip("no IOU_PBUF_RING_INC (Linux 6.12) here");
-		if (getenv("KMBUF_UML"))
-			t_fail("the kernel series refuses IOU_PBUF_RING_INC");
-		printf("kernel backend: no incremental consumption for kmbuf "
-		       "rings in this kernel, not checked\n");
+	s.kb = t_kb_setup_inc(ring, backend, NR_BUFS, buf_size, BGID, flags);
+	if (!s.kb)
 		return;
-	}
 	t_tcp_pair(s.fds);
 	srand(7);
 	arm(&s);

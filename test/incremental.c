@@ -85,24 +85,10 @@ static void run(struct io_uring *ring, int backend, unsigned int flags)
 	unsigned int head, n;
 	bool owner = flags & IO_URING_KMBUF_CHECK_OWNER;
 	char rest[404];
-	int ret;
 
-	flags |= IO_URING_KMBUF_INCREMENTAL;
-	flags |= backend == T_BACKEND_KERNEL ? IO_URING_KMBUF_NO_EMULATION :
-					       IO_URING_KMBUF_FORCE_EMULATION;
-	kb = io_uring_kmbuf_setup(ring, NR_BUFS, page, BGID, flags, &ret);
-	if (!kb) {
-		T_EXPECT(ret, -EOPNOTSUPP);
-		if (backend == T_BACKEND_EMULATED)
-			t_skip("no IOU_PBUF_RING_INC (Linux 6.12) here");
-		/* the project's kernel (kernel/run-tests.sh) must take it */
-		if (getenv("KMBUF_UML"))
-			t_fail("the kernel series refuses IOU_PBUF_RING_INC");
-		printf("kernel backend: no incremental consumption for kmbuf "
-		       "rings in this kernel, not checked\n");
+	kb = t_kb_setup_inc(ring, backend, NR_BUFS, page, BGID, flags);
+	if (!kb)
 		return;
-	}
-	T_EXPECT(io_uring_kmbuf_backend(kb), backend);
 	T_EXPECT(kb->fast_bids, 0);
 
 	/* small reads share bid 0, each at the end of the one before */
