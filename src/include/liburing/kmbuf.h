@@ -181,8 +181,9 @@ struct io_uring_kmbuf {
 	unsigned int fast_bids;
 	/*
 	 * A request selecting from the group must ask for 0 bytes or at
-	 * least this many; 0 if any length works. It is buf_size with
-	 * IO_URING_KMBUF_INCREMENTAL on the emulated backend.
+	 * least this many, and a receive must not pass MSG_TRUNC; 0 if any
+	 * request works. It is buf_size with IO_URING_KMBUF_INCREMENTAL on
+	 * the emulated backend.
 	 */
 	unsigned int min_sel_len;
 	void *track;			/* library-internal */
@@ -383,15 +384,28 @@ static inline int io_uring_kmbuf_cqe_seen(struct io_uring_kmbuf *kb,
 	return 0;
 }
 
+/* Can a group with a min_sel_len serve 'sqe'? Not for direct use. */
+static inline int __io_uring_kmbuf_sel_check(const struct io_uring_sqe *sqe,
+					     const struct io_uring_kmbuf *kb)
+{
+	if (sqe->len && sqe->len < kb->min_sel_len)
+		return -EINVAL;
+	/* a truncated datagram would count its full length as consumed */
+	if ((sqe->opcode == IORING_OP_RECV ||
+	     sqe->opcode == IORING_OP_RECVMSG) && (sqe->msg_flags & MSG_TRUNC))
+		return -EINVAL;
+	return 0;
+}
+
 /*
  * Make 'sqe' pick its buffer from this group. Returns 0, or -EINVAL with
- * the SQE left as it was if its length is one the group cannot serve (see
+ * the SQE left as it was if it is a request the group cannot serve (see
  * min_sel_len).
  */
 static inline int io_uring_kmbuf_prep_select(struct io_uring_sqe *sqe,
 					     const struct io_uring_kmbuf *kb)
 {
-	if (sqe->len && sqe->len < kb->min_sel_len)
+	if (kb->min_sel_len && __io_uring_kmbuf_sel_check(sqe, kb))
 		return -EINVAL;
 	sqe->flags |= IOSQE_BUFFER_SELECT;
 	sqe->buf_group = kb->bgid;
