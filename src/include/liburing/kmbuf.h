@@ -86,6 +86,10 @@ extern "C" {
 #define IORING_OP_READ_MULTISHOT	49
 #endif
 #endif
+/* Bundled send and receive (Linux 6.10, liburing 2.7) */
+#ifndef IORING_RECVSEND_BUNDLE
+#define IORING_RECVSEND_BUNDLE		(1U << 4)
+#endif
 /*
  * Incremental buffer consumption (Linux 6.12, liburing 2.8): the
  * IOU_PBUF_RING_INC enumerator came with the IORING_CQE_F_BUF_MORE macro.
@@ -181,8 +185,8 @@ struct io_uring_kmbuf {
 	unsigned int fast_bids;
 	/*
 	 * A request selecting from the group must ask for 0 bytes or at
-	 * least this many, and a receive must not pass MSG_TRUNC; 0 if any
-	 * request works. It is buf_size with IO_URING_KMBUF_INCREMENTAL on
+	 * least this many, a receive must not pass MSG_TRUNC, and nothing
+	 * may be a bundle; 0 if any request works. It is buf_size with IO_URING_KMBUF_INCREMENTAL on
 	 * the emulated backend.
 	 */
 	unsigned int min_sel_len;
@@ -393,6 +397,10 @@ static inline int __io_uring_kmbuf_sel_check(const struct io_uring_sqe *sqe,
 	/* a truncated datagram would count its full length as consumed */
 	if ((sqe->opcode == IORING_OP_RECV ||
 	     sqe->opcode == IORING_OP_RECVMSG) && (sqe->msg_flags & MSG_TRUNC))
+		return -EINVAL;
+	/* one CQE for data spread over several buffers, from any offset */
+	if ((sqe->opcode == IORING_OP_RECV || sqe->opcode == IORING_OP_SEND) &&
+	    (sqe->ioprio & IORING_RECVSEND_BUNDLE))
 		return -EINVAL;
 	return 0;
 }
