@@ -192,6 +192,36 @@ struct io_uring_kmbuf *t_kb_setup_inc(struct io_uring *ring, int backend,
 	return NULL;
 }
 
+char *t_cqe_buf_at(struct io_uring_kmbuf *kb, const struct io_uring_cqe *cqe,
+		   unsigned int bid, size_t off)
+{
+	unsigned int got = ~0U;
+	char *buf = io_uring_kmbuf_cqe_buf(kb, cqe, &got);
+
+	if (!buf)
+		t_fail("CQE (res %d, flags 0x%x) carries no buffer", cqe->res,
+		       cqe->flags);
+	if (got != bid || buf != (char *) io_uring_kmbuf_addr(kb, bid) + off)
+		t_fail("CQE data at bid %u offset %td, want bid %u offset %zu",
+		       got, got < kb->nentries ?
+		       buf - (char *) io_uring_kmbuf_addr(kb, got) : -1,
+		       bid, off);
+	return buf;
+}
+
+void t_each_backend(struct io_uring *ring,
+		    void (*run)(struct io_uring *ring, int backend))
+{
+	const char *why;
+
+	run(ring, T_BACKEND_EMULATED);
+	why = t_kernel_missing();
+	if (why)
+		printf("kernel backend: not checked: %s\n", why);
+	else
+		run(ring, T_BACKEND_KERNEL);
+}
+
 struct io_uring_sqe *t_get_sqe(struct io_uring *ring)
 {
 	struct io_uring_sqe *sqe = io_uring_get_sqe(ring);

@@ -61,6 +61,18 @@ struct io_uring_kmbuf *t_kb_setup_inc(struct io_uring *ring, int backend,
 				      unsigned int nentries,
 				      unsigned int buf_size, int bgid,
 				      unsigned int flags);
+/*
+ * io_uring_kmbuf_cqe_buf(), failing unless the CQE's data is at 'off' in
+ * buffer 'bid'
+ */
+char *t_cqe_buf_at(struct io_uring_kmbuf *kb, const struct io_uring_cqe *cqe,
+		   unsigned int bid, size_t off);
+/*
+ * run(ring, T_BACKEND_EMULATED), then run(ring, T_BACKEND_KERNEL) where
+ * the kernel backend is available (else say why it is not checked)
+ */
+void t_each_backend(struct io_uring *ring,
+		    void (*run)(struct io_uring *ring, int backend));
 /* Why the kernel backend is unavailable, or NULL if it is available */
 const char *t_kernel_missing(void);
 /* Skip unless the kernel backend (register, map, recycle) works */

@@ -170,11 +170,7 @@ int main(void)
 	if (pipe(pipe_fds))
 		t_fail("pipe: %s", strerror(errno));
 	file_fd = t_create_file(FILE_LEN, FILE_SEED);
-	run(&ring, T_BACKEND_EMULATED);
-	if (t_kernel_missing())
-		printf("kernel backend: not available here, not checked\n");
-	else
-		run(&ring, T_BACKEND_KERNEL);
+	t_each_backend(&ring, run);
 	close(file_fd);
 	close(pipe_fds[0]);
 	close(pipe_fds[1]);

@@ -56,16 +56,12 @@ static void read_once(struct io_uring *ring, struct io_uring_kmbuf *kb,
 static void check(struct io_uring_kmbuf *kb, const struct io_uring_cqe *cqe,
 		  int res, unsigned int bid, unsigned int off, bool more)
 {
-	unsigned int got = ~0U;
 	char *buf;
 
 	T_EXPECT(cqe->res, res);
 	T_EXPECT(io_uring_kmbuf_cqe_bid(cqe), bid);
 	T_EXPECT(!!(cqe->flags & IORING_CQE_F_BUF_MORE), more);
-	buf = io_uring_kmbuf_cqe_buf(kb, cqe, &got);
-	T_ASSERT(buf != NULL);
-	T_EXPECT(got, bid);
-	T_ASSERT(buf == (char *) io_uring_kmbuf_addr(kb, bid) + off);
+	buf = t_cqe_buf_at(kb, cqe, bid, off);
 	t_check_data(buf, (size_t) res, 31, stream_pos);
 	stream_pos += (size_t) res;
 }
