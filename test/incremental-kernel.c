@@ -12,6 +12,9 @@
  *    BUF_MORE) and goes on at offset 0 of the next bid;
  *  - exhaustion (ENOBUFS, nothing named), recycle (from offset 0 again);
  *  - min_left: a buffer with less than min_left bytes left is retired;
+ *  - recv with MSG_TRUNC: res is the whole datagram, and the offset moves
+ *    on by res all the same (the rest of a datagram that doesn't fit is
+ *    dropped and the buffer retired);
  *  - the kernel keeps the offset itself: it neither writes the ring
  *    entries nor reads addr/len back from them;
  *  - a bogus entry at the head while its buffer is partly consumed (another
@@ -31,6 +34,8 @@
 #include <unistd.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 
 #include "helpers.h"
 
@@ -415,6 +420,107 @@ static void test_min_left(struct io_uring *ring)
 	printf("min_left: ok\n");
 }
 
+/* A UDP socket pair on loopback: fds[0] sends to fds[1] */
+static void udp_pair(int fds[2])
+{
+	struct sockaddr_in addr = { .sin_family = AF_INET };
+	socklen_t alen = sizeof(addr);
+
+	addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	fds[0] = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	fds[1] = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fds[0] < 0 || fds[1] < 0)
+		t_fail("socket: %s", strerror(errno));
+	if (bind(fds[1], (struct sockaddr *) &addr, sizeof(addr)) ||
+	    getsockname(fds[1], (struct sockaddr *) &addr, &alen) ||
+	    connect(fds[0], (struct sockaddr *) &addr, alen))
+		t_fail("udp pair: %s", strerror(errno));
+}
+
+/*
+ * recv with MSG_TRUNC reports the whole datagram in res, more than it
+ * placed. The offset of the buffer moves on by res all the same, so that
+ * the data of the next CQE is where adding up res says: the bytes in
+ * between are skipped. A datagram longer than what is left retires the
+ * buffer.
+ */
+static void test_msg_trunc(struct io_uring *ring)
+{
+	unsigned int page = (unsigned int) t_page_size();
+	struct io_uring_cqe cqe;
+	struct io_uring_sqe *sqe;
+	struct grp g;
+	char *data;
+	int fds[2];
+
+	grp_setup(&g, ring, 2, page, 0, 47);
+	udp_pair(fds);
+	data = malloc(page + 1000);
+	T_ASSERT(data);
+	t_fill(data, page + 1000, g.seed, 0);
+
+	/* 300 bytes, 100 asked for: res 300, 100 placed at offset 0 */
+	T_EXPECT(send(fds[0], data, 300, 0), 300);
+	sqe = t_get_sqe(ring);
+	io_uring_prep_recv(sqe, fds[1], NULL, 100, MSG_TRUNC);
+	sqe->flags |= IOSQE_BUFFER_SELECT;
+	sqe->buf_group = BGID;
+	t_submit(ring, 1);
+	t_wait_cqe(ring, &cqe);
+	T_EXPECT(cqe.res, 300);
+	T_ASSERT(cqe.flags & IORING_CQE_F_BUFFER);
+	T_EXPECT(cqe.flags >> IORING_CQE_BUFFER_SHIFT, 0);
+	T_ASSERT(cqe.flags & IORING_CQE_F_BUF_MORE);
+	t_check_data(g.bufs, 100, g.seed, 0);
+	g.off[0] += 300;
+
+	/* the next datagram goes where adding up res says: offset 300 */
+	T_EXPECT(send(fds[0], data + 300, 50, 0), 50);
+	sqe = t_get_sqe(ring);
+	io_uring_prep_recv(sqe, fds[1], NULL, 0, MSG_TRUNC);
+	sqe->flags |= IOSQE_BUFFER_SELECT;
+	sqe->buf_group = BGID;
+	t_submit(ring, 1);
+	t_wait_cqe(ring, &cqe);
+	T_EXPECT(cqe.res, 50);
+	T_EXPECT(cqe.flags >> IORING_CQE_BUFFER_SHIFT, 0);
+	T_ASSERT(cqe.flags & IORING_CQE_F_BUF_MORE);
+	t_check_data(g.bufs + g.off[0], 50, g.seed, 300);
+	g.off[0] += 50;
+
+	/* longer than what is left: what fits, and the buffer is retired */
+	T_EXPECT(send(fds[0], data + 350, page, 0), (ssize_t) page);
+	sqe = t_get_sqe(ring);
+	io_uring_prep_recv(sqe, fds[1], NULL, 0, MSG_TRUNC);
+	sqe->flags |= IOSQE_BUFFER_SELECT;
+	sqe->buf_group = BGID;
+	t_submit(ring, 1);
+	t_wait_cqe(ring, &cqe);
+	T_EXPECT(cqe.res, (int) page);
+	T_EXPECT(cqe.flags >> IORING_CQE_BUFFER_SHIFT, 0);
+	T_EXPECT(cqe.flags & IORING_CQE_F_BUF_MORE, 0);
+	t_check_data(g.bufs + g.off[0], page - g.off[0], g.seed, 350);
+
+	/* and the next one starts bid 1 */
+	T_EXPECT(send(fds[0], data + 350 + page, 20, 0), 20);
+	sqe = t_get_sqe(ring);
+	io_uring_prep_recv(sqe, fds[1], NULL, 0, MSG_TRUNC);
+	sqe->flags |= IOSQE_BUFFER_SELECT;
+	sqe->buf_group = BGID;
+	t_submit(ring, 1);
+	t_wait_cqe(ring, &cqe);
+	T_EXPECT(cqe.res, 20);
+	T_EXPECT(cqe.flags >> IORING_CQE_BUFFER_SHIFT, 1);
+	T_ASSERT(cqe.flags & IORING_CQE_F_BUF_MORE);
+	t_check_data(g.bufs + page, 20, g.seed, 350 + page);
+
+	free(data);
+	close(fds[0]);
+	close(fds[1]);
+	grp_free(&g);
+	printf("MSG_TRUNC: ok\n");
+}
+
 /*
  * Userspace rewrites the head entry. The kernel trusts only bids: the
  * entry's addr and len never matter; another bid, or one out of range,
@@ -520,6 +626,7 @@ int main(void)
 	test_multishot(&ring);
 	test_exhaust_recycle_async(&ring);
 	test_min_left(&ring);
+	test_msg_trunc(&ring);
 	test_bogus(&ring);
 	io_uring_queue_exit(&ring);
 	return T_EXIT_PASS;
