@@ -9,6 +9,10 @@
  * spilling into the next buffer of the ring while the CQE says BUF_MORE
  * for the first one, so the library refuses MSG_TRUNC receives (RECV and
  * RECVMSG) at io_uring_kmbuf_prep_select() with -EINVAL, SQE untouched.
+ * On the kernel backend a request may also ask for fewer bytes than a
+ * datagram holds: what does not fit is dropped, and the buffer's offset
+ * moves by res all the same (the project's series, patch 9), so the next
+ * datagram is where the library says.
  * AF_UNIX datagrams: no network needed.
  */
 #include <errno.h>
@@ -124,6 +128,17 @@ static void run(struct io_uring *ring, int backend)
 	recv_check(ring, kb, fds[1], 0, 50, s, 1, 0, 50, true);
 	s = send_dgram(fds[0], 70);
 	recv_check(ring, kb, fds[1], 0, 70, s, 1, 50, 70, true);
+
+	if (backend == T_BACKEND_KERNEL) {
+		/*
+		 * 100 bytes asked for, 300 sent: res 300, 100 copied, and
+		 * the buffer's offset moves by res, as userspace counts.
+		 */
+		s = send_dgram(fds[0], 300);
+		recv_check(ring, kb, fds[1], 100, 300, s, 1, 120, 100, true);
+		s = send_dgram(fds[0], 40);
+		recv_check(ring, kb, fds[1], 0, 40, s, 1, 420, 40, true);
+	}
 
 	T_EXPECT(io_uring_kmbuf_recycle(kb, 0), 0);
 out:
