@@ -703,15 +703,18 @@ static struct io_uring_kmbuf *kmbuf_setup(struct io_uring *ring,
 	/* with tracking, every bid takes the library's path */
 	kb->fast_bids = kb->track ? 0 : nentries;
 	/*
-	 * A request that commits its buffer at selection (io-wq, files that
-	 * can't be polled) makes a stock kernel consume the length asked for,
-	 * not what it read, and its CQE doesn't say which happened: the
-	 * offset of the next CQE's data would be unknown. Asking for the
-	 * whole rest of the buffer retires it at selection instead.
+	 * Incremental groups refuse requests whose CQEs couldn't say where
+	 * their data is (io_uring_kmbuf_prep_select(3)). On the emulated
+	 * backend, a request that commits its buffer at selection (io-wq,
+	 * files that can't be polled) makes a stock kernel consume the
+	 * length asked for, not what it read, and its CQE doesn't say which
+	 * happened; asking for the whole rest of the buffer retires it at
+	 * selection instead, which the kernel series always does.
 	 */
-	if (kb->backend == IO_URING_KMBUF_BACKEND_EMULATED &&
-	    (kb->flags & KB_INCREMENTAL))
-		kb->min_sel_len = buf_size;
+	if (kb->flags & KB_INCREMENTAL)
+		kb->min_sel_len =
+			kb->backend == IO_URING_KMBUF_BACKEND_EMULATED ?
+			buf_size : 1;
 	*err = 0;
 	return kb;
 }
@@ -1152,7 +1155,18 @@ void *__io_uring_kmbuf_claim(const struct io_uring_kmbuf *kb,
 		 * it is not the application's to give back.
 		 */
 		off = t->consumed[bid];
+		/*
+		 * Data can't start at or past the end of the buffer, and a
+		 * CQE that leaves the buffer in the ring leaves room in it:
+		 * otherwise this CQE was decoded before or the counting is
+		 * off, and no address in the buffer would be right.
+		 */
+		if (off >= kb->buf_size)
+			return NULL;
 		if (cqe_flags & IORING_CQE_F_BUF_MORE) {
+			if (cqe_res > 0 &&
+			    (__u32) cqe_res >= kb->buf_size - off)
+				return NULL;
 			if (cqe_res > 0)
 				t->consumed[bid] += (__u32) cqe_res;
 			return (char *) kb->base +

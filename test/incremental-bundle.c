@@ -3,10 +3,11 @@
  * Description: bundles (IORING_RECVSEND_BUNDLE) on incremental groups.
  * A bundle's one CQE covers data spread over several buffers, the first
  * from its consumed offset on, which io_uring_kmbuf_cqe_buf() cannot
- * describe. The kernel backend refuses bundles on kmbuf groups (the CQE
- * gives -EINVAL and no buffer, nothing consumed); on the emulated backend
- * a stock kernel would serve it and consume from several buffers, so
- * io_uring_kmbuf_prep_select() refuses it with -EINVAL, SQE untouched.
+ * describe. io_uring_kmbuf_prep_select() refuses it with -EINVAL, SQE
+ * untouched, on both backends: on the emulated one a stock kernel would
+ * serve it and consume from several buffers; the kernel backend refuses
+ * bundles on kmbuf groups anyway (prepared by hand, the CQE gives -EINVAL
+ * and no buffer, nothing consumed).
  * Either way the data stays in the socket for the next plain receive,
  * which lands where the library says.
  */
@@ -69,20 +70,22 @@ static void run(struct io_uring *ring, int backend)
 	io_uring_prep_recv(sqe, fds[1], NULL, 0, 0);
 	sqe->ioprio |= IORING_RECVSEND_BUNDLE;
 	ret = io_uring_kmbuf_prep_select(sqe, kb);
-	if (backend == T_BACKEND_EMULATED) {
-		T_EXPECT(ret, -EINVAL);
-		T_EXPECT(sqe->flags & IOSQE_BUFFER_SELECT, 0);
-		T_EXPECT(sqe->buf_group, 0);
-		io_uring_prep_nop(sqe);
-		t_submit(ring, 1);
-		t_wait_cqe(ring, &cqe);
-		T_EXPECT(cqe.res, 0);
-	} else {
-		T_EXPECT(ret, 0);
+	T_EXPECT(ret, -EINVAL);
+	T_EXPECT(sqe->flags & IOSQE_BUFFER_SELECT, 0);
+	T_EXPECT(sqe->buf_group, 0);
+	if (backend == T_BACKEND_KERNEL) {
+		/* and so would the kernel, when the CQE comes */
+		sqe->flags |= IOSQE_BUFFER_SELECT;
+		sqe->buf_group = BGID;
 		t_submit(ring, 1);
 		t_wait_cqe(ring, &cqe);
 		T_EXPECT(cqe.res, -EINVAL);
 		T_EXPECT(cqe.flags & IORING_CQE_F_BUFFER, 0);
+	} else {
+		io_uring_prep_nop(sqe);
+		t_submit(ring, 1);
+		t_wait_cqe(ring, &cqe);
+		T_EXPECT(cqe.res, 0);
 	}
 	/* nothing consumed: the rest of bid 0, then bid 1 */
 	recv_plain(ring, kb, fds[1], buf_size - 100, 100, 0, 100);

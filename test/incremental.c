@@ -166,6 +166,17 @@ static void run(struct io_uring *ring, int backend, unsigned int flags)
 	T_EXPECT(io_uring_kmbuf_cqe_seen(kb, c), 0);
 	T_EXPECT(io_uring_cq_ready(ring), 0);
 	T_EXPECT(kb->br->tail, head);
+	/*
+	 * Decoding a CQE twice is misuse; the second time its data would
+	 * run past the buffer's end: NULL, and nothing counted, so the next
+	 * CQE is still where it should be.
+	 */
+	n = (page - 20) / 4 * 3;
+	read_once(ring, kb, n, false, &cqe);
+	check(kb, &cqe, (int) n, 0, 20, true);
+	T_ASSERT(io_uring_kmbuf_cqe_buf(kb, &cqe, &head) == NULL);
+	read_once(ring, kb, page - 20 - n, false, &cqe);
+	check(kb, &cqe, (int) (page - 20 - n), 0, 20 + n, false);
 	T_EXPECT(io_uring_kmbuf_free(kb), 0);
 	printf("%s backend%s: ok\n", t_backend_name(backend),
 	       owner ? ", ownership checks" : "");

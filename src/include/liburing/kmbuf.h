@@ -184,10 +184,10 @@ struct io_uring_kmbuf {
 	 */
 	unsigned int fast_bids;
 	/*
-	 * A request selecting from the group must ask for 0 bytes or at
-	 * least this many, a receive must not pass MSG_TRUNC, and nothing
-	 * may be a bundle; 0 if any request works. It is buf_size with IO_URING_KMBUF_INCREMENTAL on
-	 * the emulated backend.
+	 * Not 0 with IO_URING_KMBUF_INCREMENTAL: a request selecting from
+	 * the group must ask for 0 bytes or at least this many (buf_size on
+	 * the emulated backend, 1 on the kernel backend), and some requests
+	 * are refused (see io_uring_kmbuf_prep_select(3)); 0: any request.
 	 */
 	unsigned int min_sel_len;
 	void *track;			/* library-internal */
@@ -388,19 +388,25 @@ static inline int io_uring_kmbuf_cqe_seen(struct io_uring_kmbuf *kb,
 	return 0;
 }
 
-/* Can a group with a min_sel_len serve 'sqe'? Not for direct use. */
+/* Can an incremental group serve 'sqe'? Not for direct use. */
 static inline int __io_uring_kmbuf_sel_check(const struct io_uring_sqe *sqe,
 					     const struct io_uring_kmbuf *kb)
 {
+	bool recv = sqe->opcode == IORING_OP_RECV ||
+		    sqe->opcode == IORING_OP_RECVMSG;
+
 	if (sqe->len && sqe->len < kb->min_sel_len)
 		return -EINVAL;
-	/* a truncated datagram would count its full length as consumed */
-	if ((sqe->opcode == IORING_OP_RECV ||
-	     sqe->opcode == IORING_OP_RECVMSG) && (sqe->msg_flags & MSG_TRUNC))
+	/* a receive completed in parts: BUF_MORE and res don't match */
+	if (recv && (sqe->msg_flags & MSG_WAITALL))
 		return -EINVAL;
 	/* one CQE for data spread over several buffers, from any offset */
 	if ((sqe->opcode == IORING_OP_RECV || sqe->opcode == IORING_OP_SEND) &&
 	    (sqe->ioprio & IORING_RECVSEND_BUNDLE))
+		return -EINVAL;
+	/* stock kernels count a truncated datagram's whole length */
+	if (recv && (sqe->msg_flags & MSG_TRUNC) &&
+	    kb->backend == IO_URING_KMBUF_BACKEND_EMULATED)
 		return -EINVAL;
 	return 0;
 }
