@@ -82,6 +82,8 @@ static void run(struct io_uring *ring, int backend)
 		T_EXPECT(cqe.res, -EINVAL);
 		T_EXPECT(cqe.flags & IORING_CQE_F_BUFFER, 0);
 	} else {
+		/* newer liburing's prep helpers keep ioprio: start clean */
+		memset(sqe, 0, sizeof(*sqe));
 		io_uring_prep_nop(sqe);
 		t_submit(ring, 1);
 		t_wait_cqe(ring, &cqe);

@@ -42,6 +42,8 @@ static void expect_refused(struct io_uring *ring, struct io_uring_kmbuf *kb,
 	io_uring_prep_recvmsg(sqe, fd, NULL, MSG_WAITALL);
 	T_EXPECT(io_uring_kmbuf_prep_select(sqe, kb), -EINVAL);
 	T_EXPECT(sqe->flags & IOSQE_BUFFER_SELECT, 0);
+	/* newer liburing's prep helpers keep ioprio: start clean */
+	memset(sqe, 0, sizeof(*sqe));
 	io_uring_prep_nop(sqe);
 	t_submit(ring, 1);
 }
