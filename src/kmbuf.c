@@ -1227,13 +1227,13 @@ int __io_uring_kmbuf_cqe_seen(struct io_uring_kmbuf *kb,
 			      struct io_uring_cqe *cqe)
 {
 	struct kmbuf_track *t = kmbuf_track(kb);
+	unsigned int bid = cqe->flags >> IORING_CQE_BUFFER_SHIFT;
 
+	/* a bid out of range is refused, whether or not it stays */
+	if ((cqe->flags & IORING_CQE_F_BUFFER) && bid >= kb->nentries)
+		return -EINVAL;
 	if ((cqe->flags & IORING_CQE_F_BUFFER) &&
 	    !kmbuf_cqe_keeps_buf(t, cqe)) {
-		unsigned int bid = cqe->flags >> IORING_CQE_BUFFER_SHIFT;
-
-		if (bid >= kb->nentries)
-			return -EINVAL;
 		/* received and given back in one step */
 		kmbuf_track_give_back(t, bid);
 		__io_uring_kmbuf_put(kb, bid, 0);
@@ -1276,13 +1276,14 @@ int io_uring_kmbuf_cq_advance(struct io_uring_kmbuf *kb, unsigned int nr)
 	for (i = 0; i < nr; i++) {
 		const struct io_uring_cqe *cqe = kmbuf_cqe_at(ring, head + i);
 
-		if (!kmbuf_cqe_returns_buf(t, cqe))
-			continue;
 		bid = cqe->flags >> IORING_CQE_BUFFER_SHIFT;
-		if (bid >= kb->nentries) {
+		/* out of range: refused even if the buffer would stay */
+		if ((cqe->flags & IORING_CQE_F_BUFFER) && bid >= kb->nentries) {
 			ret = -EINVAL;
 			break;
 		}
+		if (!kmbuf_cqe_returns_buf(t, cqe))
+			continue;
 		if (t && t->held) {
 			/*
 			 * A buffer leaves the ring once per trip: the same

@@ -42,7 +42,8 @@ static void arm(struct state *s)
 {
 	struct io_uring_sqe *sqe = t_get_sqe(s->ring);
 
-	io_uring_kmbuf_prep_recv_multishot(sqe, s->kb, s->fds[1], 0);
+	T_EXPECT(io_uring_kmbuf_prep_recv_multishot(sqe, s->kb, s->fds[1], 0),
+		 0);
 	t_submit(s->ring, 1);
 }
 

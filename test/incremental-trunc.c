@@ -7,8 +7,9 @@
  * share it, each where io_uring_kmbuf_cqe_buf() says. Emulated backend:
  * stock kernels count a truncated datagram's whole length as consumed,
  * spilling into the next buffer of the ring while the CQE says BUF_MORE
- * for the first one, so the library refuses MSG_TRUNC receives (RECV and
- * RECVMSG) at io_uring_kmbuf_prep_select() with -EINVAL, SQE untouched.
+ * for the first one, so the library refuses MSG_TRUNC receives at
+ * io_uring_kmbuf_prep_select() (and io_uring_kmbuf_prep_recv_multishot())
+ * with -EINVAL, SQE untouched.
  * On the kernel backend a request may also ask for fewer bytes than a
  * datagram holds: what does not fit is dropped, and the buffer's offset
  * moves by res all the same (the project's series, patch 9), so the next
@@ -85,8 +86,8 @@ static void refused(struct io_uring *ring, struct io_uring_kmbuf *kb,
 	T_EXPECT(io_uring_kmbuf_prep_select(sqe, kb), -EINVAL);
 	T_EXPECT(sqe->flags & IOSQE_BUFFER_SELECT, 0);
 	T_EXPECT(sqe->buf_group, 0);
-	io_uring_prep_recvmsg(sqe, fds[1], NULL, MSG_TRUNC);
-	T_EXPECT(io_uring_kmbuf_prep_select(sqe, kb), -EINVAL);
+	T_EXPECT(io_uring_kmbuf_prep_recv_multishot(sqe, kb, fds[1],
+						    MSG_TRUNC), -EINVAL);
 	T_EXPECT(sqe->flags & IOSQE_BUFFER_SELECT, 0);
 	/* without MSG_TRUNC: taken */
 	io_uring_prep_recv(sqe, fds[1], NULL, 0, 0);

@@ -6,11 +6,13 @@
  * IORING_CQE_F_BUF_MORE while the buffer is still in the ring (giving it
  * back duplicates it in the ring, and later data lands elsewhere than the
  * library says); the kernel backend completes it short. So
- * io_uring_kmbuf_prep_select() refuses RECV and RECVMSG with MSG_WAITALL
- * on incremental groups of both backends, with -EINVAL and the SQE
- * untouched. A group without INCREMENTAL takes it and waits for all the
- * bytes. The data sent meanwhile stays in the socket: the next plain
- * receive gets it where the library says.
+ * io_uring_kmbuf_prep_select() refuses RECV with MSG_WAITALL on
+ * incremental groups of both backends (RECVMSG is refused whatever its
+ * flags, see incremental-recvmsg.c), with -EINVAL and the SQE untouched;
+ * io_uring_kmbuf_prep_recv_multishot() returns the refusal too. A group
+ * without INCREMENTAL takes it and waits for all the bytes. The data sent
+ * meanwhile stays in the socket: the next plain receive gets it where the
+ * library says.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -39,8 +41,9 @@ static void expect_refused(struct io_uring *ring, struct io_uring_kmbuf *kb,
 	T_EXPECT(sqe->buf_group, 0);
 	io_uring_prep_recv(sqe, fd, NULL, 0, MSG_WAITALL | MSG_DONTWAIT);
 	T_EXPECT(io_uring_kmbuf_prep_select(sqe, kb), -EINVAL);
-	io_uring_prep_recvmsg(sqe, fd, NULL, MSG_WAITALL);
-	T_EXPECT(io_uring_kmbuf_prep_select(sqe, kb), -EINVAL);
+	/* the multishot helper says so too */
+	T_EXPECT(io_uring_kmbuf_prep_recv_multishot(sqe, kb, fd, MSG_WAITALL),
+		 -EINVAL);
 	T_EXPECT(sqe->flags & IOSQE_BUFFER_SELECT, 0);
 	/* newer liburing's prep helpers keep ioprio: start clean */
 	memset(sqe, 0, sizeof(*sqe));

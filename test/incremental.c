@@ -182,6 +182,34 @@ static void run(struct io_uring *ring, int backend, unsigned int flags)
 	       owner ? ", ownership checks" : "");
 }
 
+/*
+ * A CQE naming a bid out of range is refused by cqe_seen and cq_advance
+ * (-EINVAL, nothing consumed), with IORING_CQE_F_BUF_MORE set too. The
+ * kernel never posts one: the test rewrites a NOP's CQE in the CQ ring.
+ */
+static void bogus_bid(struct io_uring *ring, int backend)
+{
+	struct io_uring_kmbuf *kb;
+	struct io_uring_cqe *cqe;
+	struct io_uring_sqe *sqe;
+
+	kb = t_kb_setup_inc(ring, backend, NR_BUFS, page, BGID, 0);
+	if (!kb)
+		return;
+	sqe = t_get_sqe(ring);
+	io_uring_prep_nop(sqe);
+	t_submit(ring, 1);
+	T_EXPECT(io_uring_wait_cqe(ring, &cqe), 0);
+	cqe->flags = IORING_CQE_F_BUFFER | IORING_CQE_F_BUF_MORE |
+		     (NR_BUFS << IORING_CQE_BUFFER_SHIFT);
+	T_EXPECT(io_uring_kmbuf_cqe_seen(kb, cqe), -EINVAL);
+	T_EXPECT(io_uring_kmbuf_cq_advance(kb, 1), -EINVAL);
+	T_EXPECT(io_uring_cq_ready(ring), 1);
+	cqe->flags = 0;
+	T_EXPECT(io_uring_kmbuf_cq_advance(kb, 1), 0);
+	T_EXPECT(io_uring_kmbuf_free(kb), 0);
+}
+
 int main(void)
 {
 	struct io_uring ring;
@@ -193,6 +221,7 @@ int main(void)
 		t_fail("pipe: %s", strerror(errno));
 	run(&ring, T_BACKEND_EMULATED, 0);
 	run(&ring, T_BACKEND_EMULATED, IO_URING_KMBUF_CHECK_OWNER);
+	t_each_backend(&ring, bogus_bid);
 	if (t_kernel_missing())
 		printf("kernel backend: not available here, not checked\n");
 	else

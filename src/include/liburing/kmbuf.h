@@ -392,9 +392,11 @@ static inline int io_uring_kmbuf_cqe_seen(struct io_uring_kmbuf *kb,
 static inline int __io_uring_kmbuf_sel_check(const struct io_uring_sqe *sqe,
 					     const struct io_uring_kmbuf *kb)
 {
-	bool recv = sqe->opcode == IORING_OP_RECV ||
-		    sqe->opcode == IORING_OP_RECVMSG;
+	bool recv = sqe->opcode == IORING_OP_RECV;
 
+	/* its length is in the msghdr, and kmbuf rings refuse it anyway */
+	if (sqe->opcode == IORING_OP_RECVMSG)
+		return -EINVAL;
 	if (sqe->len && sqe->len < kb->min_sel_len)
 		return -EINVAL;
 	/* a receive completed in parts: BUF_MORE and res don't match */
@@ -429,16 +431,17 @@ static inline int io_uring_kmbuf_prep_select(struct io_uring_sqe *sqe,
 /*
  * A multishot receive on 'sockfd' that takes a buffer of the group for every
  * completion. It ends (a CQE without IORING_CQE_F_MORE) with -ENOBUFS when
- * the group runs dry; arm it again once buffers are back.
+ * the group runs dry; arm it again once buffers are back. Returns 0, or
+ * -EINVAL if io_uring_kmbuf_prep_select() refuses 'flags' for the group
+ * (then the SQE holds a receive without buffer selection: don't submit).
  */
-static inline void io_uring_kmbuf_prep_recv_multishot(struct io_uring_sqe *sqe,
-						      const struct io_uring_kmbuf *kb,
-						      int sockfd, int flags)
+static inline int io_uring_kmbuf_prep_recv_multishot(struct io_uring_sqe *sqe,
+						     const struct io_uring_kmbuf *kb,
+						     int sockfd, int flags)
 {
 	io_uring_prep_recv(sqe, sockfd, NULL, 0, flags);
 	sqe->ioprio |= IORING_RECV_MULTISHOT;
-	/* length 0: never refused */
-	(void) io_uring_kmbuf_prep_select(sqe, kb);
+	return io_uring_kmbuf_prep_select(sqe, kb);
 }
 
 /* The same for IORING_OP_READ_MULTISHOT (Linux 6.7) on a pollable file */
