@@ -14,8 +14,10 @@
  * the inline attempt gets -EAGAIN and the read is retried). Several
  * buffer sizes (one compound page, compound chunks), request lengths and
  * offsets (aligned to the device's 512-byte sectors, not only to pages),
- * up to and across EOF, inline and from io-wq. A kernel warning on the
- * way (runtests.sh and kernel/run-tests.sh scan the log) fails the run.
+ * up to and across EOF, inline and from io-wq. With incremental
+ * consumption, a read whose buffer offset the device cannot take is
+ * refused before it takes the buffer. A kernel warning on the way
+ * (runtests.sh and kernel/run-tests.sh scan the log) fails the run.
  *
  * Outside the guest of kernel/run-tests.sh (no KMBUF_EXT4_DIR) it skips.
  */
@@ -173,6 +175,93 @@ static void run_group(struct io_uring *ring, const char *path, bool direct,
 	close(fd);
 }
 
+/* Read from 'pfd' through the group: 'len' bytes at 'off' of 'bid' */
+static void inc_pipe_read(struct io_uring *ring, struct io_uring_kmbuf *kb,
+			  int pfd[2], size_t len, size_t *pos,
+			  unsigned int bid, size_t off)
+{
+	struct io_uring_sqe *sqe = t_get_sqe(ring);
+	struct io_uring_cqe cqe;
+	char data[512];
+
+	T_ASSERT(len <= sizeof(data));
+	t_fill(data, len, SEED + 1, *pos);
+	t_write_all(pfd[1], data, len);
+	io_uring_prep_read(sqe, pfd[0], NULL, 0, 0);
+	T_EXPECT(io_uring_kmbuf_prep_select(sqe, kb), 0);
+	t_submit(ring, 1);
+	t_wait_cqe(ring, &cqe);
+	T_EXPECT(cqe.res, (int) len);
+	T_EXPECT(cqe.flags & IORING_CQE_F_BUF_MORE, IORING_CQE_F_BUF_MORE);
+	t_check_data(t_cqe_buf_at(kb, &cqe, bid, off), len, SEED + 1, *pos);
+	*pos += len;
+}
+
+/* An O_DIRECT read of 4096 bytes at file offset 0 */
+static void inc_direct_read(struct io_uring *ring, struct io_uring_kmbuf *kb,
+			    int fd, struct io_uring_cqe *cqe)
+{
+	struct io_uring_sqe *sqe = t_get_sqe(ring);
+
+	io_uring_prep_read(sqe, fd, NULL, 4096, 0);
+	T_EXPECT(io_uring_kmbuf_prep_select(sqe, kb), 0);
+	t_submit(ring, 1);
+	t_wait_cqe(ring, cqe);
+}
+
+/*
+ * IO_URING_KMBUF_INCREMENTAL: an O_DIRECT read takes its buffer from the
+ * consumed offset on. Where that offset is one the device cannot take (100
+ * bytes into the buffer), the read is refused with EINVAL before it takes
+ * the buffer: no IORING_CQE_F_BUFFER, the head and the offset as they
+ * were. At a sector-aligned offset (512) it works and takes the rest of
+ * the buffer; on a fresh buffer it works from 0.
+ */
+static void run_inc(struct io_uring *ring, const char *path,
+		    struct stats *st)
+{
+	struct io_uring_kmbuf *kb;
+	struct io_uring_cqe cqe;
+	size_t ppos = 0;
+	unsigned int head;
+	int fd, pfd[2];
+
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_DIRECT);
+	if (fd < 0)
+		t_fail("open %s O_DIRECT: %s", path, strerror(errno));
+	if (pipe(pfd))
+		t_fail("pipe: %s", strerror(errno));
+	kb = t_kb_setup_inc(ring, T_BACKEND_KERNEL, 2, 16384, BGID, 0);
+	T_ASSERT(kb);
+	inc_pipe_read(ring, kb, pfd, 100, &ppos, 0, 0);
+	head = t_ring_head(ring, BGID);
+	inc_direct_read(ring, kb, fd, &cqe);
+	if (cqe.res != -EINVAL || (cqe.flags & IORING_CQE_F_BUFFER))
+		t_fail("O_DIRECT read at buffer offset 100: res %d, flags "
+		       "%#x, want EINVAL before a buffer is taken", cqe.res,
+		       cqe.flags);
+	T_EXPECT(t_ring_head(ring, BGID), head);
+	st->refused++;
+	/* the offset stayed: 412 more bytes make it 512 */
+	inc_pipe_read(ring, kb, pfd, 412, &ppos, 0, 100);
+	inc_direct_read(ring, kb, fd, &cqe);
+	T_EXPECT(cqe.res, 4096);
+	T_EXPECT(cqe.flags & IORING_CQE_F_BUF_MORE, 0);
+	t_check_data(t_cqe_buf_at(kb, &cqe, 0, 512), 4096, SEED, 0);
+	st->done++;
+	/* bid 1 is fresh: from offset 0 */
+	inc_direct_read(ring, kb, fd, &cqe);
+	T_EXPECT(cqe.res, 4096);
+	t_check_data(t_cqe_buf_at(kb, &cqe, 1, 0), 4096, SEED, 0);
+	st->done++;
+	T_EXPECT(io_uring_kmbuf_recycle(kb, 0), 0);
+	T_EXPECT(io_uring_kmbuf_recycle(kb, 1), 0);
+	T_EXPECT(io_uring_kmbuf_free(kb), 0);
+	close(pfd[0]);
+	close(pfd[1]);
+	close(fd);
+}
+
 int main(void)
 {
 	static const struct {
@@ -210,6 +299,7 @@ int main(void)
 		run_group(&ring, path, false, groups[g].nr_bufs,
 			  groups[g].buf_size, &buffered);
 	}
+	run_inc(&ring, path, &direct);
 	unlink(path);
 	io_uring_queue_exit(&ring);
 	printf("O_DIRECT: %u reads done with data checked, %u refused with "
