@@ -9,7 +9,9 @@
  * backend refuses RECVMSG on kmbuf groups anyway. So prep_select refuses
  * RECVMSG on incremental groups of both backends (-EINVAL, SQE untouched),
  * whatever sqe->len says; RECV serves the same stream, and the next read
- * finds its data where the library says.
+ * finds its data where the library says. READV, whose length is in its
+ * iovec too, is refused on the emulated backend and served on the kernel
+ * backend.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -74,6 +76,30 @@ static void run(struct io_uring *ring, int backend)
 	t_wait_cqe(ring, &cqe);
 	T_EXPECT(cqe.res, 5);
 	t_check_data(t_cqe_buf_at(kb, &cqe, 1, 0), 5, SEED, 50);
+
+	/*
+	 * READV keeps its length in its iovec too: refused on the emulated
+	 * backend; the kernel backend serves it like a READ (shares bid 1).
+	 */
+	{
+		struct iovec riov = { .iov_base = NULL, .iov_len = 0 };
+
+		t_fill(data, sizeof(data), SEED, 55);
+		t_write_all(fds[0], data, 20);
+		sqe = t_get_sqe(ring);
+		io_uring_prep_readv(sqe, fds[1], &riov, 1, 0);
+		if (backend == T_BACKEND_EMULATED) {
+			T_EXPECT(io_uring_kmbuf_prep_select(sqe, kb), -EINVAL);
+			T_EXPECT(sqe->flags & IOSQE_BUFFER_SELECT, 0);
+			memset(sqe, 0, sizeof(*sqe));
+			io_uring_prep_recv(sqe, fds[1], NULL, 0, 0);
+		}
+		T_EXPECT(io_uring_kmbuf_prep_select(sqe, kb), 0);
+		t_submit(ring, 1);
+		t_wait_cqe(ring, &cqe);
+		T_EXPECT(cqe.res, 20);
+		t_check_data(t_cqe_buf_at(kb, &cqe, 1, 5), 20, SEED, 55);
+	}
 
 	close(fds[0]);
 	close(fds[1]);

@@ -406,9 +406,13 @@ static inline int __io_uring_kmbuf_sel_check(const struct io_uring_sqe *sqe,
 	if ((sqe->opcode == IORING_OP_RECV || sqe->opcode == IORING_OP_SEND) &&
 	    (sqe->ioprio & IORING_RECVSEND_BUNDLE))
 		return -EINVAL;
+	if (kb->backend != IO_URING_KMBUF_BACKEND_EMULATED)
+		return 0;
 	/* stock kernels count a truncated datagram's whole length */
-	if (recv && (sqe->msg_flags & MSG_TRUNC) &&
-	    kb->backend == IO_URING_KMBUF_BACKEND_EMULATED)
+	if (recv && (sqe->msg_flags & MSG_TRUNC))
+		return -EINVAL;
+	/* its length is in the iovec, where the length rule can't see it */
+	if (sqe->opcode == IORING_OP_READV)
 		return -EINVAL;
 	return 0;
 }
