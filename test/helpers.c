@@ -222,6 +222,22 @@ void t_each_backend(struct io_uring *ring,
 		run(ring, T_BACKEND_KERNEL);
 }
 
+size_t t_read_short_file(const char *path, char *buf, size_t size)
+{
+	ssize_t n;
+	int fd;
+
+	fd = open(path, O_RDONLY);
+	if (fd < 0)
+		t_skip("no %s (%s)", path, strerror(errno));
+	n = read(fd, buf, size);
+	close(fd);
+	/* the read must be short: less than asked for */
+	if (n <= 0 || (size_t) n >= size)
+		t_fail("read %s: %zd", path, n);
+	return (size_t) n;
+}
+
 struct io_uring_sqe *t_get_sqe(struct io_uring *ring)
 {
 	struct io_uring_sqe *sqe = io_uring_get_sqe(ring);

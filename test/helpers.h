@@ -97,6 +97,11 @@ void t_fill(void *buf, size_t len, unsigned int seed, size_t pos);
 void t_check_data(const void *buf, size_t len, unsigned int seed, size_t pos);
 
 void t_write_all(int fd, const void *buf, size_t len);
+/*
+ * Read the whole of 'path' (a small file, say in procfs) into 'buf',
+ * skipping if it isn't there and failing unless it is shorter than 'size'
+ */
+size_t t_read_short_file(const char *path, char *buf, size_t size);
 /* A temporary file holding 'len' bytes of stream 'seed'; unlinked */
 int t_create_file(size_t len, unsigned int seed);
 /* A connected TCP pair on 127.0.0.1 */

@@ -444,11 +444,34 @@ static void udp_pair(int fds[2])
  * between are skipped. A datagram longer than what is left retires the
  * buffer.
  */
+/*
+ * Send 'dlen' bytes of 'data' from 'pos' as one datagram and receive it
+ * with MSG_TRUNC asking for 'len' bytes: res is the datagram's length,
+ * the CQE names 'bid' and says IORING_CQE_F_BUF_MORE or not
+ */
+static void trunc_round(struct io_uring *ring, const int fds[2],
+			const char *data, size_t pos, size_t dlen,
+			unsigned int len, unsigned int bid, bool more)
+{
+	struct io_uring_sqe *sqe;
+	struct io_uring_cqe cqe;
+
+	T_EXPECT(send(fds[0], data + pos, dlen, 0), (ssize_t) dlen);
+	sqe = t_get_sqe(ring);
+	io_uring_prep_recv(sqe, fds[1], NULL, len, MSG_TRUNC);
+	sqe->flags |= IOSQE_BUFFER_SELECT;
+	sqe->buf_group = BGID;
+	t_submit(ring, 1);
+	t_wait_cqe(ring, &cqe);
+	T_EXPECT(cqe.res, (int) dlen);
+	T_ASSERT(cqe.flags & IORING_CQE_F_BUFFER);
+	T_EXPECT(cqe.flags >> IORING_CQE_BUFFER_SHIFT, bid);
+	T_EXPECT(!!(cqe.flags & IORING_CQE_F_BUF_MORE), more);
+}
+
 static void test_msg_trunc(struct io_uring *ring)
 {
 	unsigned int page = (unsigned int) t_page_size();
-	struct io_uring_cqe cqe;
-	struct io_uring_sqe *sqe;
 	struct grp g;
 	char *data;
 	int fds[2];
@@ -460,58 +483,21 @@ static void test_msg_trunc(struct io_uring *ring)
 	t_fill(data, page + 1000, g.seed, 0);
 
 	/* 300 bytes, 100 asked for: res 300, 100 placed at offset 0 */
-	T_EXPECT(send(fds[0], data, 300, 0), 300);
-	sqe = t_get_sqe(ring);
-	io_uring_prep_recv(sqe, fds[1], NULL, 100, MSG_TRUNC);
-	sqe->flags |= IOSQE_BUFFER_SELECT;
-	sqe->buf_group = BGID;
-	t_submit(ring, 1);
-	t_wait_cqe(ring, &cqe);
-	T_EXPECT(cqe.res, 300);
-	T_ASSERT(cqe.flags & IORING_CQE_F_BUFFER);
-	T_EXPECT(cqe.flags >> IORING_CQE_BUFFER_SHIFT, 0);
-	T_ASSERT(cqe.flags & IORING_CQE_F_BUF_MORE);
+	trunc_round(ring, fds, data, 0, 300, 100, 0, true);
 	t_check_data(g.bufs, 100, g.seed, 0);
 	g.off[0] += 300;
 
 	/* the next datagram goes where adding up res says: offset 300 */
-	T_EXPECT(send(fds[0], data + 300, 50, 0), 50);
-	sqe = t_get_sqe(ring);
-	io_uring_prep_recv(sqe, fds[1], NULL, 0, MSG_TRUNC);
-	sqe->flags |= IOSQE_BUFFER_SELECT;
-	sqe->buf_group = BGID;
-	t_submit(ring, 1);
-	t_wait_cqe(ring, &cqe);
-	T_EXPECT(cqe.res, 50);
-	T_EXPECT(cqe.flags >> IORING_CQE_BUFFER_SHIFT, 0);
-	T_ASSERT(cqe.flags & IORING_CQE_F_BUF_MORE);
+	trunc_round(ring, fds, data, 300, 50, 0, 0, true);
 	t_check_data(g.bufs + g.off[0], 50, g.seed, 300);
 	g.off[0] += 50;
 
 	/* longer than what is left: what fits, and the buffer is retired */
-	T_EXPECT(send(fds[0], data + 350, page, 0), (ssize_t) page);
-	sqe = t_get_sqe(ring);
-	io_uring_prep_recv(sqe, fds[1], NULL, 0, MSG_TRUNC);
-	sqe->flags |= IOSQE_BUFFER_SELECT;
-	sqe->buf_group = BGID;
-	t_submit(ring, 1);
-	t_wait_cqe(ring, &cqe);
-	T_EXPECT(cqe.res, (int) page);
-	T_EXPECT(cqe.flags >> IORING_CQE_BUFFER_SHIFT, 0);
-	T_EXPECT(cqe.flags & IORING_CQE_F_BUF_MORE, 0);
+	trunc_round(ring, fds, data, 350, page, 0, 0, false);
 	t_check_data(g.bufs + g.off[0], page - g.off[0], g.seed, 350);
 
 	/* and the next one starts bid 1 */
-	T_EXPECT(send(fds[0], data + 350 + page, 20, 0), 20);
-	sqe = t_get_sqe(ring);
-	io_uring_prep_recv(sqe, fds[1], NULL, 0, MSG_TRUNC);
-	sqe->flags |= IOSQE_BUFFER_SELECT;
-	sqe->buf_group = BGID;
-	t_submit(ring, 1);
-	t_wait_cqe(ring, &cqe);
-	T_EXPECT(cqe.res, 20);
-	T_EXPECT(cqe.flags >> IORING_CQE_BUFFER_SHIFT, 1);
-	T_ASSERT(cqe.flags & IORING_CQE_F_BUF_MORE);
+	trunc_round(ring, fds, data, 350 + page, 20, 0, 1, true);
 	t_check_data(g.bufs + page, 20, g.seed, 350 + page);
 
 	free(data);

@@ -180,20 +180,11 @@ int main(void)
 {
 	struct io_uring ring;
 	struct grp g;
-	ssize_t n;
-	int fd, k;
+	int k;
 
 	t_init();
 	t_require_kmbuf_kernel();
-	fd = open(PROC_FILE, O_RDONLY);
-	if (fd < 0)
-		t_skip("no %s (%s)", PROC_FILE, strerror(errno));
-	n = read(fd, file_data, sizeof(file_data));
-	close(fd);
-	/* the read must be short: less than the buffer */
-	if (n <= 0 || (size_t) n >= sizeof(file_data))
-		t_fail("read %s: %zd", PROC_FILE, n);
-	file_len = (size_t) n;
+	file_len = t_read_short_file(PROC_FILE, file_data, sizeof(file_data));
 	t_ring_init(&ring, 8);
 	for (k = 0; k < NR_KINDS; k++) {
 		grp_setup(&g, &ring, (enum kind) k);

@@ -223,20 +223,11 @@ static void test_multishot(struct io_uring *ring, bool inc)
 int main(void)
 {
 	struct io_uring ring;
-	ssize_t n;
-	int fd, inc;
+	int inc;
 
 	t_init();
 	t_require_kmbuf_kernel();
-	fd = open(PROC_FILE, O_RDONLY);
-	if (fd < 0)
-		t_skip("no %s (%s)", PROC_FILE, strerror(errno));
-	n = read(fd, file_data, sizeof(file_data));
-	close(fd);
-	/* the read must be short: less than the buffer */
-	if (n <= 0 || (size_t) n >= sizeof(file_data))
-		t_fail("read %s: %zd", PROC_FILE, n);
-	file_len = (size_t) n;
+	file_len = t_read_short_file(PROC_FILE, file_data, sizeof(file_data));
 	t_ring_init(&ring, 8);
 	for (inc = 0; inc < 2; inc++) {
 		test_alone(&ring, inc);
