@@ -69,10 +69,7 @@ int main(void)
 
 	if (pipe(go))
 		t_fail("pipe: %s", strerror(errno));
-	fflush(stdout);
-	victim = fork();
-	if (victim < 0)
-		t_fail("fork: %s", strerror(errno));
+	victim = t_fork();
 	if (!victim) {
 		char *p = malloc(VICTIM_BYTES);
 
@@ -95,8 +92,7 @@ int main(void)
 	kills_after = proc_field("/proc/vmstat", "oom_kill");
 
 	close(go[1]);
-	if (waitpid(victim, &status, 0) != victim)
-		t_fail("waitpid: %s", strerror(errno));
+	status = t_wait(victim);
 	if (kills_after != kills_before)
 		t_fail("register %u x %u KiB (%lld KiB of memory): %lld OOM "
 		       "kill(s); the victim %s", NR_BUFS, BUF_SIZE >> 10,

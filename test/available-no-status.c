@@ -64,14 +64,10 @@ static int run(int backend, unsigned int err)
 	int status;
 	pid_t pid;
 
-	fflush(stdout);
-	pid = fork();
-	if (pid < 0)
-		t_fail("fork: %s", strerror(errno));
+	pid = t_fork();
 	if (!pid)
 		_exit(child(backend, err));
-	if (waitpid(pid, &status, 0) != pid)
-		t_fail("waitpid: %s", strerror(errno));
+	status = t_wait(pid);
 	if (!WIFEXITED(status))
 		t_fail("%s backend, errno %u: child died (status %#x)",
 		       t_backend_name(backend), err, status);

@@ -152,10 +152,7 @@ static void run(struct io_uring *ring, unsigned int flags)
 
 	/* one buffer out before the fork, the others after */
 	first = read_one(ring, kb, 2);
-	fflush(stdout);
-	pid = fork();
-	if (pid < 0)
-		t_fail("fork: %s", strerror(errno));
+	pid = t_fork();
 	if (!pid) {
 		close(to_parent[0]);
 		close(to_child[1]);
@@ -192,8 +189,7 @@ static void run(struct io_uring *ring, unsigned int flags)
 	/* 3: the child cannot give it back a second time */
 	put_msg(to_child[1], &m);
 	get_msg(to_parent[0], &m);
-	if (waitpid(pid, &status, 0) != pid)
-		t_fail("waitpid: %s", strerror(errno));
+	status = t_wait(pid);
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != T_EXIT_PASS)
 		t_fail("child failed: status %#x", status);
 

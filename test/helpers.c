@@ -454,19 +454,48 @@ void t_seccomp_install(struct sock_filter *insns, unsigned short len)
 	}
 }
 
+pid_t t_fork(void)
+{
+	pid_t pid;
+
+	/* nothing buffered is written twice */
+	fflush(stdout);
+	fflush(stderr);
+	pid = fork();
+	if (pid < 0)
+		t_fail("fork: %s", strerror(errno));
+	return pid;
+}
+
+int t_wait(pid_t pid)
+{
+	int status;
+
+	while (waitpid(pid, &status, 0) != pid) {
+		if (errno != EINTR)
+			t_fail("waitpid: %s", strerror(errno));
+	}
+	return status;
+}
+
+int t_wait_exit(pid_t pid)
+{
+	int status = t_wait(pid);
+
+	if (!WIFEXITED(status))
+		t_fail("child died with status %#x", status);
+	return WEXITSTATUS(status);
+}
+
 int t_run_unprivileged(unsigned long memlock_bytes, void (*fn)(void))
 {
 	struct rlimit rl;
-	int status;
 	pid_t pid;
 
 	if (geteuid() != 0)
 		t_skip("needs root to lower RLIMIT_MEMLOCK and drop to uid %d",
 		       T_NOBODY);
-	fflush(stdout);
-	pid = fork();
-	if (pid < 0)
-		t_fail("fork: %s", strerror(errno));
+	pid = t_fork();
 	if (!pid) {
 		rl.rlim_cur = rl.rlim_max = (rlim_t) memlock_bytes;
 		if (setrlimit(RLIMIT_MEMLOCK, &rl))
@@ -479,9 +508,5 @@ int t_run_unprivileged(unsigned long memlock_bytes, void (*fn)(void))
 		fn();
 		exit(T_EXIT_PASS);
 	}
-	if (waitpid(pid, &status, 0) != pid)
-		t_fail("waitpid: %s", strerror(errno));
-	if (!WIFEXITED(status))
-		t_fail("child died: status %#x", status);
-	return WEXITSTATUS(status);
+	return t_wait_exit(pid);
 }

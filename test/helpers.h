@@ -87,6 +87,13 @@ void t_wait_cqe(struct io_uring *ring, struct io_uring_cqe *out);
 void t_submit(struct io_uring *ring, int nr);
 struct io_uring_sqe *t_get_sqe(struct io_uring *ring);
 
+/* fork() after flushing stdio, failing if it fails: 0 in the child */
+pid_t t_fork(void);
+/* waitpid() for 'pid' (again after EINTR), failing on error: its status */
+int t_wait(pid_t pid);
+/* t_wait(), failing unless the child exited: its exit code */
+int t_wait_exit(pid_t pid);
+
 /* Deterministic data: byte at stream position 'pos' of stream 'seed' */
 static inline unsigned char t_byte(unsigned int seed, size_t pos)
 {

@@ -78,17 +78,14 @@ static void in_child(struct io_uring *ring, struct io_uring_kmbuf *kb,
 
 	submit_read(ring, kb, len);
 	T_EXPECT(io_uring_wait_cqe(ring, &cqe), 0);
-	pid = fork();
-	if (pid < 0)
-		t_fail("fork: %s", strerror(errno));
+	pid = t_fork();
 	if (pid == 0) {
 		check_next(ring, kb, len, bid, off, more);
 		if (give_back)
 			T_EXPECT(io_uring_kmbuf_recycle(kb, bid), 0);
 		_exit(0);
 	}
-	if (waitpid(pid, &status, 0) != pid)
-		t_fail("waitpid: %s", strerror(errno));
+	status = t_wait(pid);
 	if (!WIFEXITED(status) || WEXITSTATUS(status))
 		t_fail("child failed (status %#x)", status);
 	/* the child took it, and marked it seen in the shared CQ ring */

@@ -99,14 +99,10 @@ static int run_child(int backend_flag, const char *name)
 	int status;
 	pid_t pid;
 
-	fflush(stdout);
-	pid = fork();
-	if (pid < 0)
-		t_fail("fork: %s", strerror(errno));
+	pid = t_fork();
 	if (!pid)
 		run_case(backend_flag);
-	if (waitpid(pid, &status, 0) != pid)
-		t_fail("waitpid: %s", strerror(errno));
+	status = t_wait(pid);
 	if (!WIFEXITED(status)) {
 		fprintf(stderr, "FAIL: %s: child died with status %#x\n",
 			name, status);

@@ -191,14 +191,10 @@ static int run_child(enum fault fault)
 	int status;
 	pid_t pid;
 
-	fflush(stdout);
-	pid = fork();
-	if (pid < 0)
-		t_fail("fork: %s", strerror(errno));
+	pid = t_fork();
 	if (!pid)
 		run_case(fault);
-	if (waitpid(pid, &status, 0) != pid)
-		t_fail("waitpid: %s", strerror(errno));
+	status = t_wait(pid);
 	if (WIFSIGNALED(status) && WTERMSIG(status) == SIGSYS) {
 		fprintf(stderr, "FAIL: %s: opcode 38 or 39 reached the "
 			"application's ring\n", fault_names[fault]);

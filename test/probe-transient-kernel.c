@@ -60,22 +60,14 @@ static void run_case(uid_t uid)
 /* Run 'fn' in a child; its exit code */
 static int in_child(void (*fn)(void))
 {
-	int status;
 	pid_t pid;
 
-	fflush(stdout);
-	pid = fork();
-	if (pid < 0)
-		t_fail("fork: %s", strerror(errno));
+	pid = t_fork();
 	if (!pid) {
 		fn();
 		exit(T_EXIT_PASS);
 	}
-	if (waitpid(pid, &status, 0) != pid)
-		t_fail("waitpid: %s", strerror(errno));
-	if (!WIFEXITED(status))
-		t_fail("child died with status %#x", status);
-	return WEXITSTATUS(status);
+	return t_wait_exit(pid);
 }
 
 static void check_kernel(void)

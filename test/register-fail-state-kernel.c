@@ -12,18 +12,14 @@
  * needs root to start).
  */
 #include <errno.h>
-#include <grp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <sys/resource.h>
 #include <sys/syscall.h>
-#include <sys/wait.h>
 
 #include "helpers.h"
 
-#define NOBODY		65534
 #define LIMIT_BYTES	(64U << 10)
 #define BGID		3
 
@@ -91,32 +87,7 @@ static void test_failed_register(void)
 
 int main(void)
 {
-	struct rlimit rl;
-	int st;
-	pid_t pid;
-
 	t_init();
 	t_require_kmbuf_kernel();
-	if (geteuid() != 0)
-		t_skip("needs root to lower RLIMIT_MEMLOCK and drop to uid %d",
-		       NOBODY);
-	fflush(stdout);
-	pid = fork();
-	if (pid < 0)
-		t_fail("fork: %s", strerror(errno));
-	if (!pid) {
-		rl.rlim_cur = rl.rlim_max = LIMIT_BYTES;
-		if (setrlimit(RLIMIT_MEMLOCK, &rl))
-			t_fail("setrlimit: %s", strerror(errno));
-		if (setgroups(0, NULL) || setgid(NOBODY) || setuid(NOBODY))
-			t_fail("dropping to uid/gid %d: %s", NOBODY,
-			       strerror(errno));
-		test_failed_register();
-		exit(T_EXIT_PASS);
-	}
-	if (waitpid(pid, &st, 0) != pid)
-		t_fail("waitpid: %s", strerror(errno));
-	if (!WIFEXITED(st))
-		t_fail("child died: status %#x", st);
-	return WEXITSTATUS(st);
+	return t_run_unprivileged(LIMIT_BYTES, test_failed_register);
 }

@@ -99,20 +99,12 @@ static void run_case(void)
 
 int main(void)
 {
-	int status;
 	pid_t pid;
 
-	fflush(stdout);
-	pid = fork();
-	if (pid < 0)
-		t_fail("fork: %s", strerror(errno));
+	pid = t_fork();
 	if (!pid)
 		run_case();
-	if (waitpid(pid, &status, 0) != pid)
-		t_fail("waitpid: %s", strerror(errno));
-	if (!WIFEXITED(status))
-		t_fail("child died with status %#x", status);
-	return WEXITSTATUS(status);
+	return t_wait_exit(pid);
 }
 #else
 int main(void)

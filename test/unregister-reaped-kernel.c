@@ -76,9 +76,7 @@ static void blocked_submitter(void)
 	if (pipe(ready) || pipe(go))
 		t_fail("pipe: %s", strerror(errno));
 
-	pid = fork();
-	if (pid < 0)
-		t_fail("fork: %s", strerror(errno));
+	pid = t_fork();
 	if (!pid) {
 		/* the io-wq worker blocks in the FIFO's open until the parent */
 		sqe = io_uring_get_sqe(&ring);
@@ -137,8 +135,8 @@ static void blocked_submitter(void)
 	ret = io_uring_kmbuf_free(kb);
 	if (write(go[1], "g", 1) != 1)
 		t_fail("write: %s", strerror(errno));
-	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status) ||
-	    WEXITSTATUS(status))
+	status = t_wait(pid);
+	if (!WIFEXITED(status) || WEXITSTATUS(status))
 		t_fail("the submitter failed (status %#x)", status);
 	if (ret) {
 		int again = io_uring_unregister_kmbuf_ring(&ring, BGID);
