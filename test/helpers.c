@@ -454,6 +454,31 @@ void t_seccomp_install(struct sock_filter *insns, unsigned short len)
 	}
 }
 
+int t_kmbuf_reg(struct io_uring *ring, unsigned int nr, size_t buf_size,
+		int bgid)
+{
+	struct io_uring_kmbuf_reg r = { };
+
+	r.buf_size = (__u32) buf_size;
+	r.ring_entries = nr;
+	r.bgid = (__u16) bgid;
+	return io_uring_register_kmbuf_ring(ring, &r, 0);
+}
+
+int t_kmbuf_reg_eventually(struct io_uring *ring, unsigned int nr,
+			   size_t buf_size, int bgid)
+{
+	int ret, i;
+
+	for (i = 0; i < 500; i++) {
+		ret = t_kmbuf_reg(ring, nr, buf_size, bgid);
+		if (ret != -ENOMEM)
+			break;
+		usleep(10000);
+	}
+	return ret;
+}
+
 pid_t t_fork(void)
 {
 	pid_t pid;

@@ -87,6 +87,16 @@ void t_wait_cqe(struct io_uring *ring, struct io_uring_cqe *out);
 void t_submit(struct io_uring *ring, int nr);
 struct io_uring_sqe *t_get_sqe(struct io_uring *ring);
 
+/* IORING_REGISTER_KMBUF_RING of 'nr' buffers of 'buf_size': 0 or -errno */
+int t_kmbuf_reg(struct io_uring *ring, unsigned int nr, size_t buf_size,
+		int bgid);
+/*
+ * t_kmbuf_reg(), tried again for up to five seconds while it fails with
+ * -ENOMEM: the kernel may give a freed group's charge back only after the
+ * call that dropped the last reference (ring exit, munmap) returned
+ */
+int t_kmbuf_reg_eventually(struct io_uring *ring, unsigned int nr,
+			   size_t buf_size, int bgid);
 /* fork() after flushing stdio, failing if it fails: 0 in the child */
 pid_t t_fork(void);
 /* waitpid() for 'pid' (again after EINTR), failing on error: its status */

@@ -29,16 +29,6 @@
 
 static size_t page;
 
-static int reg(struct io_uring *ring, unsigned int pages, int bgid)
-{
-	struct io_uring_kmbuf_reg r = { };
-
-	r.buf_size = (__u32) page;
-	r.ring_entries = pages;
-	r.bgid = (__u16) bgid;
-	return io_uring_register_kmbuf_ring(ring, &r, 0);
-}
-
 /* The buffers of 'bgid', populated, written to through the mapping */
 static void *map_bufs(struct io_uring *ring, int bgid, size_t len)
 {
@@ -57,56 +47,6 @@ static void *map_bufs(struct io_uring *ring, int bgid, size_t len)
 	return p;
 }
 
-/*
- * Freeing may finish after the call that dropped the last reference (ring
- * exit, munmap): wait up to five seconds for the charge to come back.
- */
-static int reg_eventually(struct io_uring *ring, unsigned int pages, int bgid)
-{
-	int ret, i;
-
-	for (i = 0; i < 500; i++) {
-		ret = reg(ring, pages, bgid);
-		if (ret != -ENOMEM)
-			break;
-		usleep(10000);
-	}
-	return ret;
-}
-
-static void test_unregister_loop(void)
-{
-	const size_t len = GROUP_PAGES * page;
-	void *maps[ROUNDS];
-	struct io_uring ring;
-	int round, nr = 0, ret = 0;
-
-	t_ring_init(&ring, 4);
-	for (round = 0; round < ROUNDS; round++) {
-		ret = reg(&ring, GROUP_PAGES, 1);
-		if (ret)
-			break;
-		maps[nr++] = map_bufs(&ring, 1, len);
-		T_EXPECT(io_uring_unregister_kmbuf_ring(&ring, 1), 0);
-	}
-	if (ret && ret != -ENOMEM)
-		t_fail("register in round %d: %s", round, strerror(-ret));
-	if (!ret || nr != 1)
-		t_fail("register -> mmap -> unregister: %d rounds of %zu KiB "
-		       "succeeded under a %u KiB RLIMIT_MEMLOCK, the mappings "
-		       "kept (%zu KiB held); want exactly 1, then ENOMEM", nr,
-		       len >> 10, LIMIT_BYTES >> 10, nr * (len >> 10));
-	printf("register/mmap/unregister: ENOMEM in round %d\n", round);
-
-	/* the pages are still there and still ours */
-	T_EXPECT(((unsigned char *) maps[0])[len - page], 0x5a);
-	T_EXPECT(munmap(maps[0], len), 0);
-	/* gone with the last mapping: the whole limit is available again */
-	T_EXPECT(reg_eventually(&ring, GROUP_PAGES, 1), 0);
-	T_EXPECT(io_uring_unregister_kmbuf_ring(&ring, 1), 0);
-	io_uring_queue_exit(&ring);
-}
-
 /* The ring entries of 'bgid', mapped read/write as liburing does */
 static void *map_ring(struct io_uring *ring, int bgid, size_t len)
 {
@@ -122,35 +62,67 @@ static void *map_ring(struct io_uring *ring, int bgid, size_t len)
 	return p;
 }
 
-static void test_ring_mapping_loop(void)
+/*
+ * Register group 1 of GROUP_PAGES pages, map 'len' bytes of it with 'map',
+ * unregister, again and again on one ring, keeping every mapping: the
+ * first round must succeed and the second fail with ENOMEM, as the
+ * mapping keeps the charge. Returns the mapping of the first round.
+ */
+static void *register_map_loop(struct io_uring *ring,
+			       void *(*map)(struct io_uring *, int, size_t),
+			       size_t len, const char *what)
 {
-	const size_t len = GROUP_PAGES * sizeof(struct io_uring_buf);
 	void *maps[ROUNDS];
-	struct io_uring ring;
 	int round, nr = 0, ret = 0;
 
-	t_ring_init(&ring, 4);
 	for (round = 0; round < ROUNDS; round++) {
-		ret = reg(&ring, GROUP_PAGES, 1);
+		ret = t_kmbuf_reg(ring, GROUP_PAGES, page, 1);
 		if (ret)
 			break;
-		maps[nr++] = map_ring(&ring, 1, len);
-		T_EXPECT(io_uring_unregister_kmbuf_ring(&ring, 1), 0);
+		maps[nr++] = map(ring, 1, len);
+		T_EXPECT(io_uring_unregister_kmbuf_ring(ring, 1), 0);
 	}
 	if (ret && ret != -ENOMEM)
 		t_fail("register in round %d: %s", round, strerror(-ret));
 	if (!ret || nr != 1)
-		t_fail("register -> mmap the ring -> unregister: %d rounds "
-		       "succeeded under a %u KiB RLIMIT_MEMLOCK, the ring "
-		       "mappings kept (%zu KiB of ring pages held, "
-		       "uncharged); want exactly 1, then ENOMEM", nr,
-		       LIMIT_BYTES >> 10, nr * (len >> 10));
-	printf("register/mmap ring/unregister: ENOMEM in round %d\n", round);
+		t_fail("register -> mmap %s -> unregister: %d rounds "
+		       "succeeded under a %u KiB RLIMIT_MEMLOCK, the mappings "
+		       "kept (%zu KiB held); want exactly 1, then ENOMEM", what,
+		       nr, LIMIT_BYTES >> 10, nr * (len >> 10));
+	printf("register/mmap %s/unregister: ENOMEM in round %d\n", what,
+	       round);
+	return maps[0];
+}
 
+static void test_unregister_loop(void)
+{
+	const size_t len = GROUP_PAGES * page;
+	struct io_uring ring;
+	unsigned char *map;
+
+	t_ring_init(&ring, 4);
+	map = register_map_loop(&ring, map_bufs, len, "the buffers");
+	/* the pages are still there and still ours */
+	T_EXPECT(map[len - page], 0x5a);
+	T_EXPECT(munmap(map, len), 0);
+	/* gone with the last mapping: the whole limit is available again */
+	T_EXPECT(t_kmbuf_reg_eventually(&ring, GROUP_PAGES, page, 1), 0);
+	T_EXPECT(io_uring_unregister_kmbuf_ring(&ring, 1), 0);
+	io_uring_queue_exit(&ring);
+}
+
+static void test_ring_mapping_loop(void)
+{
+	const size_t len = GROUP_PAGES * sizeof(struct io_uring_buf);
+	struct io_uring_buf_ring *br;
+	struct io_uring ring;
+
+	t_ring_init(&ring, 4);
+	br = register_map_loop(&ring, map_ring, len, "the ring");
 	/* the ring is still there: tail == ring_entries, as registered */
-	T_EXPECT(((struct io_uring_buf_ring *) maps[0])->tail, GROUP_PAGES);
-	T_EXPECT(munmap(maps[0], len), 0);
-	T_EXPECT(reg_eventually(&ring, GROUP_PAGES, 1), 0);
+	T_EXPECT(br->tail, GROUP_PAGES);
+	T_EXPECT(munmap(br, len), 0);
+	T_EXPECT(t_kmbuf_reg_eventually(&ring, GROUP_PAGES, page, 1), 0);
 	T_EXPECT(io_uring_unregister_kmbuf_ring(&ring, 1), 0);
 	io_uring_queue_exit(&ring);
 }
@@ -169,13 +141,13 @@ static void test_ring_exit(void)
 	int i, ret;
 
 	t_ring_init(&ring, 4);
-	T_EXPECT(reg(&ring, GROUP_PAGES, 1), 0);
+	T_EXPECT(t_kmbuf_reg(&ring, GROUP_PAGES, page, 1), 0);
 	map = map_bufs(&ring, 1, len);
 	io_uring_queue_exit(&ring);
 
 	t_ring_init(&ring2, 4);
 	for (i = 0; i < 100; i++) {
-		ret = reg(&ring2, GROUP_PAGES, 1);
+		ret = t_kmbuf_reg(&ring2, GROUP_PAGES, page, 1);
 		if (ret != -ENOMEM)
 			t_fail("register after ring exit, the old buffers still "
 			       "mapped: got %d (%s), want -ENOMEM (attempt %d)",
@@ -184,7 +156,7 @@ static void test_ring_exit(void)
 	}
 	T_EXPECT(((unsigned char *) map)[0], 0x5a);
 	T_EXPECT(munmap(map, len), 0);
-	T_EXPECT(reg_eventually(&ring2, GROUP_PAGES, 1), 0);
+	T_EXPECT(t_kmbuf_reg_eventually(&ring2, GROUP_PAGES, page, 1), 0);
 	T_EXPECT(io_uring_unregister_kmbuf_ring(&ring2, 1), 0);
 	io_uring_queue_exit(&ring2);
 }

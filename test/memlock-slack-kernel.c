@@ -31,17 +31,6 @@
 
 static size_t page;
 
-static int reg(struct io_uring *ring, unsigned int nr, size_t buf_size,
-	       int bgid)
-{
-	struct io_uring_kmbuf_reg r = { };
-
-	r.buf_size = (__u32) buf_size;
-	r.ring_entries = nr;
-	r.bgid = (__u16) bgid;
-	return io_uring_register_kmbuf_ring(ring, &r, 0);
-}
-
 static long mem_free_kib(void)
 {
 	char line[256];
@@ -83,7 +72,7 @@ static unsigned long room_left(struct io_uring *ring, int bgid)
 	int b = bgid, ret;
 
 	for (nr = 32768; nr; nr >>= 1) {
-		ret = reg(ring, nr, page, b);
+		ret = t_kmbuf_reg(ring, nr, page, b);
 		if (ret == -ENOMEM)
 			continue;
 		if (ret)
@@ -112,7 +101,7 @@ static void test_slack(void)
 	T_ASSERT(room0 > 0);
 
 	before = mem_free_kib();
-	ret = reg(&ring, NR_BUFS, buf_size, 1);
+	ret = t_kmbuf_reg(&ring, NR_BUFS, buf_size, 1);
 	after = mem_free_kib();
 	if (ret == -ENOMEM) {
 		printf("%u x %zu KiB under a %d MiB limit: ENOMEM (charged "

@@ -30,36 +30,9 @@
 static unsigned int page;
 
 /* Register 'pages' one-page buffers at 'bgid' */
-static int reg(struct io_uring *ring, unsigned int pages, int bgid)
-{
-	struct io_uring_kmbuf_reg r = { };
-
-	r.buf_size = page;
-	r.ring_entries = pages;
-	r.bgid = (__u16) bgid;
-	return io_uring_register_kmbuf_ring(ring, &r, 0);
-}
-
 static int unreg(struct io_uring *ring, int bgid)
 {
 	return io_uring_unregister_kmbuf_ring(ring, bgid);
-}
-
-/*
- * Ring exit frees the groups from a workqueue, after io_uring_queue_exit()
- * returned: wait up to five seconds for the charge to come back.
- */
-static int reg_eventually(struct io_uring *ring, unsigned int pages, int bgid)
-{
-	int ret, i;
-
-	for (i = 0; i < 500; i++) {
-		ret = reg(ring, pages, bgid);
-		if (ret != -ENOMEM)
-			break;
-		usleep(10000);
-	}
-	return ret;
 }
 
 static void test_limit(void)
@@ -70,28 +43,28 @@ static void test_limit(void)
 
 	t_ring_init(&ring, 4);
 	/* over the limit, with the thin wrapper and the handle API */
-	T_EXPECT(reg(&ring, 2 * LIMIT_PAGES, 1), -ENOMEM);
+	T_EXPECT(t_kmbuf_reg(&ring, 2 * LIMIT_PAGES, page, 1), -ENOMEM);
 	kb = io_uring_kmbuf_setup(&ring, 2 * LIMIT_PAGES, page, 1,
 				  IO_URING_KMBUF_NO_EMULATION, &err);
 	T_ASSERT(kb == NULL);
 	T_EXPECT(err, -ENOMEM);
 	/* the failures charged nothing: up to exactly the limit fits */
-	T_EXPECT(reg(&ring, LIMIT_PAGES / 2, 1), 0);
-	T_EXPECT(reg(&ring, LIMIT_PAGES / 2, 2), 0);
-	T_EXPECT(reg(&ring, 1, 3), -ENOMEM);
+	T_EXPECT(t_kmbuf_reg(&ring, LIMIT_PAGES / 2, page, 1), 0);
+	T_EXPECT(t_kmbuf_reg(&ring, LIMIT_PAGES / 2, page, 2), 0);
+	T_EXPECT(t_kmbuf_reg(&ring, 1, page, 3), -ENOMEM);
 	/* unregister gives the charge back: 33 pages, then 17 + 9 + 5 + 2 */
 	T_EXPECT(unreg(&ring, 1), 0);
-	T_EXPECT(reg(&ring, LIMIT_PAGES / 4, 3), 0);
-	T_EXPECT(reg(&ring, LIMIT_PAGES / 8, 4), 0);
-	T_EXPECT(reg(&ring, LIMIT_PAGES / 16, 5), 0);
-	T_EXPECT(reg(&ring, 1, 6), 0);
-	T_EXPECT(reg(&ring, 1, 7), -ENOMEM);
+	T_EXPECT(t_kmbuf_reg(&ring, LIMIT_PAGES / 4, page, 3), 0);
+	T_EXPECT(t_kmbuf_reg(&ring, LIMIT_PAGES / 8, page, 4), 0);
+	T_EXPECT(t_kmbuf_reg(&ring, LIMIT_PAGES / 16, page, 5), 0);
+	T_EXPECT(t_kmbuf_reg(&ring, 1, page, 6), 0);
+	T_EXPECT(t_kmbuf_reg(&ring, 1, page, 7), -ENOMEM);
 	/* ring exit with groups registered gives it all back */
 	io_uring_queue_exit(&ring);
 
 	t_ring_init(&ring, 4);
-	T_EXPECT(reg_eventually(&ring, LIMIT_PAGES, 1), 0);
-	T_EXPECT(reg(&ring, 1, 2), -ENOMEM);
+	T_EXPECT(t_kmbuf_reg_eventually(&ring, LIMIT_PAGES, page, 1), 0);
+	T_EXPECT(t_kmbuf_reg(&ring, 1, page, 2), -ENOMEM);
 	T_EXPECT(unreg(&ring, 1), 0);
 	/* the same through the handle API */
 	kb = io_uring_kmbuf_setup(&ring, LIMIT_PAGES, page, 1,
@@ -99,9 +72,9 @@ static void test_limit(void)
 	if (!kb)
 		t_fail("io_uring_kmbuf_setup within the limit: %s",
 		       strerror(-err));
-	T_EXPECT(reg(&ring, 1, 2), -ENOMEM);
+	T_EXPECT(t_kmbuf_reg(&ring, 1, page, 2), -ENOMEM);
 	T_EXPECT(io_uring_kmbuf_free(kb), 0);
-	T_EXPECT(reg(&ring, LIMIT_PAGES, 2), 0);
+	T_EXPECT(t_kmbuf_reg(&ring, LIMIT_PAGES, page, 2), 0);
 	T_EXPECT(unreg(&ring, 2), 0);
 	io_uring_queue_exit(&ring);
 }
@@ -114,17 +87,17 @@ static void test_mapped(void)
 	int err;
 
 	t_ring_init(&ring, 4);
-	T_EXPECT(reg(&ring, LIMIT_PAGES, 1), 0);
+	T_EXPECT(t_kmbuf_reg(&ring, LIMIT_PAGES, page, 1), 0);
 	bufs = io_uring_mmap_kmbuf_bufs(&ring, 1, (size_t) LIMIT_PAGES * page,
 					PROT_READ | PROT_WRITE, &err);
 	if (!bufs)
 		t_fail("io_uring_mmap_kmbuf_bufs: %s", strerror(-err));
 	memset(bufs, 1, (size_t) LIMIT_PAGES * page);
 	T_EXPECT(unreg(&ring, 1), 0);
-	T_EXPECT(reg(&ring, 1, 2), -ENOMEM);
+	T_EXPECT(t_kmbuf_reg(&ring, 1, page, 2), -ENOMEM);
 	T_EXPECT(((unsigned char *) bufs)[LIMIT_PAGES * page - 1], 1);
 	T_EXPECT(io_uring_munmap_kmbuf(bufs, (size_t) LIMIT_PAGES * page), 0);
-	T_EXPECT(reg(&ring, LIMIT_PAGES, 2), 0);
+	T_EXPECT(t_kmbuf_reg(&ring, LIMIT_PAGES, page, 2), 0);
 	T_EXPECT(unreg(&ring, 2), 0);
 	io_uring_queue_exit(&ring);
 }
@@ -143,7 +116,7 @@ static void test_inflight(void)
 	t_ring_init(&ring, 4);
 	if (pipe(fds))
 		t_fail("pipe: %s", strerror(errno));
-	T_EXPECT(reg(&ring, LIMIT_PAGES / 2, 1), 0);
+	T_EXPECT(t_kmbuf_reg(&ring, LIMIT_PAGES / 2, page, 1), 0);
 	sqe = t_get_sqe(&ring);
 	io_uring_prep_read(sqe, fds[0], NULL, 0, 0);
 	sqe->flags |= IOSQE_BUFFER_SELECT | IOSQE_ASYNC;
@@ -153,14 +126,14 @@ static void test_inflight(void)
 		usleep(1000);
 	T_EXPECT(t_ring_head(&ring, 1), 1);
 	T_EXPECT(unreg(&ring, 1), -EBUSY);
-	T_EXPECT(reg(&ring, LIMIT_PAGES, 2), -ENOMEM);
+	T_EXPECT(t_kmbuf_reg(&ring, LIMIT_PAGES, page, 2), -ENOMEM);
 	t_write_all(fds[1], "x", 1);
 	t_wait_cqe(&ring, &cqe);
 	T_EXPECT(cqe.res, 1);
 	T_EXPECT(io_uring_kmbuf_cqe_bid(&cqe), 0);
 	T_EXPECT(unreg(&ring, 1), 0);
 	/* unregistering gave the charge back */
-	T_EXPECT(reg(&ring, LIMIT_PAGES, 1), 0);
+	T_EXPECT(t_kmbuf_reg(&ring, LIMIT_PAGES, page, 1), 0);
 	T_EXPECT(unreg(&ring, 1), 0);
 	close(fds[0]);
 	close(fds[1]);
