@@ -144,19 +144,33 @@ static void pipe_after(struct grp *g)
 	close(fds[1]);
 }
 
-static void test_alone(struct io_uring *ring, bool inc)
+static int open_proc_file(void)
 {
-	struct io_uring_cqe cqe;
-	struct grp g;
 	int fd = open(PROC_FILE, O_RDONLY);
 
 	if (fd < 0)
 		t_fail("open %s: %s", PROC_FILE, strerror(errno));
+	return fd;
+}
+
+/* Read the file with 'op' through the group, alone; check the first CQE */
+static void file_read(struct grp *g, int op, int fd, const char *what,
+		      struct io_uring_cqe *cqe)
+{
+	prep_read(g->ring, op, fd, 1);
+	t_submit(g->ring, 1);
+	t_wait_cqe(g->ring, cqe);
+	check_cqe(g, cqe, file_data, file_len, what);
+}
+
+static void test_alone(struct io_uring *ring, bool inc)
+{
+	struct io_uring_cqe cqe;
+	struct grp g;
+	int fd = open_proc_file();
+
 	grp_setup(&g, ring, inc);
-	prep_read(ring, IORING_OP_READ, fd, 1);
-	t_submit(ring, 1);
-	t_wait_cqe(ring, &cqe);
-	check_cqe(&g, &cqe, file_data, file_len, "file read alone");
+	file_read(&g, IORING_OP_READ, fd, "file read alone", &cqe);
 	pipe_after(&g);
 	close(fd);
 	grp_free(&g);
@@ -167,10 +181,8 @@ static void test_with_pipe(struct io_uring *ring, bool inc)
 {
 	struct io_uring_cqe cqe;
 	struct grp g;
-	int fds[2], i, fd = open(PROC_FILE, O_RDONLY);
+	int fds[2], i, fd = open_proc_file();
 
-	if (fd < 0)
-		t_fail("open %s: %s", PROC_FILE, strerror(errno));
 	if (pipe(fds))
 		t_fail("pipe: %s", strerror(errno));
 	grp_setup(&g, ring, inc);
@@ -199,15 +211,11 @@ static void test_multishot(struct io_uring *ring, bool inc)
 {
 	struct io_uring_cqe cqe;
 	struct grp g;
-	int fd = open(PROC_FILE, O_RDONLY);
+	int fd = open_proc_file();
 
-	if (fd < 0)
-		t_fail("open %s: %s", PROC_FILE, strerror(errno));
 	grp_setup(&g, ring, inc);
-	prep_read(ring, IORING_OP_READ_MULTISHOT, fd, 3);
-	t_submit(ring, 1);
-	t_wait_cqe(ring, &cqe);
-	check_cqe(&g, &cqe, file_data, file_len, "multishot file read");
+	file_read(&g, IORING_OP_READ_MULTISHOT, fd, "multishot file read",
+		  &cqe);
 	if (!(cqe.flags & IORING_CQE_F_MORE))
 		t_fail("multishot file read: first CQE ends it");
 	/* end of file: the last CQE, no buffer */
