@@ -512,9 +512,23 @@ int t_wait_exit(pid_t pid)
 	return WEXITSTATUS(status);
 }
 
-int t_run_unprivileged(unsigned long memlock_bytes, void (*fn)(void))
+void t_become(uid_t uid, unsigned long memlock_cur, unsigned long memlock_max)
 {
 	struct rlimit rl;
+
+	rl.rlim_cur = (rlim_t) memlock_cur;
+	rl.rlim_max = (rlim_t) memlock_max;
+	if (setrlimit(RLIMIT_MEMLOCK, &rl))
+		t_fail("setrlimit: %s", strerror(errno));
+	if (setgroups(0, NULL) || setresgid(uid, uid, uid) ||
+	    setresuid(uid, uid, uid))
+		t_fail("dropping to uid/gid %u: %s", (unsigned int) uid,
+		       strerror(errno));
+	T_EXPECT(geteuid(), uid);
+}
+
+int t_run_unprivileged(unsigned long memlock_bytes, void (*fn)(void))
+{
 	pid_t pid;
 
 	if (geteuid() != 0)
@@ -522,14 +536,7 @@ int t_run_unprivileged(unsigned long memlock_bytes, void (*fn)(void))
 		       T_NOBODY);
 	pid = t_fork();
 	if (!pid) {
-		rl.rlim_cur = rl.rlim_max = (rlim_t) memlock_bytes;
-		if (setrlimit(RLIMIT_MEMLOCK, &rl))
-			t_fail("setrlimit: %s", strerror(errno));
-		if (setgroups(0, NULL) || setgid(T_NOBODY) ||
-		    setuid(T_NOBODY))
-			t_fail("dropping to uid/gid %d: %s", T_NOBODY,
-			       strerror(errno));
-		T_EXPECT(geteuid(), T_NOBODY);
+		t_become(T_NOBODY, memlock_bytes, memlock_bytes);
 		fn();
 		exit(T_EXIT_PASS);
 	}

@@ -129,6 +129,11 @@ size_t t_page_size(void);
 #define T_NOBODY	65534
 
 /*
+ * Set RLIMIT_MEMLOCK to 'memlock_cur'/'memlock_max' and become 'uid' (gid
+ * the same, no supplementary groups), for good; needs root. Fails on error.
+ */
+void t_become(uid_t uid, unsigned long memlock_cur, unsigned long memlock_max);
+/*
  * Run fn in a child that has RLIMIT_MEMLOCK = memlock_bytes and uid/gid
  * T_NOBODY, and return the child's exit status (fn passes by returning).
  * Skips unless the caller is root.

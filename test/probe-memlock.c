@@ -31,15 +31,11 @@
 
 static void run_case(uid_t uid, bool probe)
 {
-	struct rlimit rl = { LIMIT, LIMIT };
 	struct io_uring_kmbuf *kb;
 	struct io_uring ring;
 	int ret;
 
-	if (setrlimit(RLIMIT_MEMLOCK, &rl))
-		t_fail("setrlimit: %s", strerror(errno));
-	if (setresgid(uid, uid, uid) || setresuid(uid, uid, uid))
-		t_fail("setresuid(%u): %s", (unsigned int) uid, strerror(errno));
+	t_become(uid, LIMIT, LIMIT);
 	/* automatic mode probes; "emulated" goes straight to emulation */
 	if (setenv(IO_URING_KMBUF_ENV, probe ? "auto" : "emulated", 1))
 		t_fail("setenv: %s", strerror(errno));

@@ -29,10 +29,7 @@ static void run_case(uid_t uid)
 	struct io_uring ring;
 	int ret;
 
-	if (setrlimit(RLIMIT_MEMLOCK, &rl))
-		t_fail("setrlimit: %s", strerror(errno));
-	if (setresgid(uid, uid, uid) || setresuid(uid, uid, uid))
-		t_fail("setresuid(%u): %s", (unsigned int) uid, strerror(errno));
+	t_become(uid, rl.rlim_cur, rl.rlim_max);
 	t_ring_init(&ring, 4);
 
 	/* no locked memory at all: the private group cannot be registered */
