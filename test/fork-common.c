@@ -22,27 +22,10 @@
 
 static const char *scenario = "";
 
-static pid_t fork_flushed(void)
-{
-	pid_t pid;
-
-	fflush(stdout);
-	fflush(stderr);
-	pid = fork();
-	if (pid < 0)
-		t_fail("fork: %s", strerror(errno));
-	return pid;
-}
-
 static void wait_ok(pid_t pid, const char *who)
 {
-	int status;
+	int status = t_wait(pid);
 
-	while (waitpid(pid, &status, 0) < 0) {
-		if (errno != EINTR)
-			t_fail("%s: waitpid(%s): %s", scenario, who,
-			       strerror(errno));
-	}
 	if (WIFSIGNALED(status))
 		t_fail("%s: the %s was killed by signal %d", scenario, who,
 		       WTERMSIG(status));
@@ -174,7 +157,7 @@ static void child_exits_first(t_fork_setup_fn setup, const void *arg)
 	announce(&c);
 	frames = read_frames(&c);
 	fill(&c, 1);
-	pid = fork_flushed();
+	pid = t_fork();
 	if (!pid) {
 		child_use(&c, frames, 1, 11);
 		free(frames);
@@ -200,7 +183,7 @@ static void parent_exits_first(t_fork_setup_fn setup, const void *arg)
 	scenario = "parent exits first";
 	if (pipe(pids))
 		t_fail("pipe: %s", strerror(errno));
-	parent = fork_flushed();
+	parent = t_fork();
 	if (!parent) {
 		struct t_fork_case c = { 0 };
 		unsigned long long *frames;
@@ -212,7 +195,7 @@ static void parent_exits_first(t_fork_setup_fn setup, const void *arg)
 		fill(&c, 2);
 		if (pipe(gate))
 			t_fail("pipe: %s", strerror(errno));
-		child = fork_flushed();
+		child = t_fork();
 		if (!child) {
 			close(pids[1]);
 			close(gate[1]);
@@ -259,7 +242,7 @@ static void child_after_release(t_fork_setup_fn setup, const void *arg)
 	fill(&c, 3);
 	if (pipe(gate))
 		t_fail("pipe: %s", strerror(errno));
-	pid = fork_flushed();
+	pid = t_fork();
 	if (!pid) {
 		close(gate[1]);
 		read_gate(gate[0], 0);
